@@ -1,0 +1,53 @@
+# tvm_extend_add_extension(<target> SOURCES <src>... [LINK_TVM] [OUTPUT_NAME <name>])
+#
+# Builds a TVM extension as a shared library `lib<target>.so`:
+#  - C++17, symbols hidden except the tvm-extend entry point, no undefined symbols;
+#  - linked to tvm-ffi (and to TVM's compiler library with LINK_TVM, or when TVM_SOURCE_DIR
+#    brings TVM's C++ headers, whose inline code needs it);
+#  - a run path that finds the TVM and tvm-ffi libraries it was built against, both where they
+#    are now and relative to a site-packages install, so no LD_LIBRARY_PATH is needed;
+#  - stamped with the TVM and tvm-ffi versions, which the loader checks against the running ones.
+#
+# TVM_EXTEND_OVERRIDE_TVM_VERSION, when set, replaces the TVM version in the stamp. It exists to
+# test the loader's refusal of an extension built against another TVM.
+include_guard(GLOBAL)
+
+function(tvm_extend_add_extension target)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "LINK_TVM" "OUTPUT_NAME" "SOURCES")
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "tvm_extend_add_extension(${target}): give SOURCES")
+  endif()
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "tvm_extend_add_extension(${target}): unknown arguments "
+                        "${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  add_library(${target} SHARED ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE tvm_extend::headers tvm_extend::tvm_ffi)
+  if(ARG_LINK_TVM OR tvm_extend_TVM_SOURCE_INCLUDE_DIRS)
+    target_link_libraries(${target} PRIVATE tvm_extend::tvm tvm_extend::tvm_runtime)
+  endif()
+  set(_stamp_tvm "${tvm_extend_TVM_VERSION}")
+  if(TVM_EXTEND_OVERRIDE_TVM_VERSION)
+    set(_stamp_tvm "${TVM_EXTEND_OVERRIDE_TVM_VERSION}")
+  endif()
+  target_compile_definitions(${target} PRIVATE
+    TVM_EXTEND_BUILT_TVM_VERSION="${_stamp_tvm}"
+    TVM_EXTEND_BUILT_FFI_VERSION="${tvm_extend_TVM_FFI_VERSION}")
+  target_compile_features(${target} PRIVATE cxx_std_17)
+  set(_rpath
+    "\$ORIGIN/../tvm_ffi/lib" "\$ORIGIN/../tvm/lib"
+    "\$ORIGIN/../../tvm_ffi/lib" "\$ORIGIN/../../tvm/lib"
+    "${tvm_extend_TVM_FFI_LIBRARY_DIR}" "${tvm_extend_TVM_LIBRARY_DIR}")
+  set_target_properties(${target} PROPERTIES
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    POSITION_INDEPENDENT_CODE ON
+    PREFIX "lib"
+    SUFFIX ".so"
+    BUILD_RPATH "${_rpath}"
+    INSTALL_RPATH "${_rpath}")
+  if(ARG_OUTPUT_NAME)
+    set_target_properties(${target} PROPERTIES OUTPUT_NAME "${ARG_OUTPUT_NAME}")
+  endif()
+  target_link_options(${target} PRIVATE "LINKER:--no-undefined" "LINKER:--disable-new-dtags")
+endfunction()

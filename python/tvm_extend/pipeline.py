@@ -1,0 +1,201 @@
+"""Named TIR pipelines derived from TVM's, with extension passes inserted by anchor.
+
+TVM builds its TIR pipelines as Python functions that make a pass list and run it through
+``tvm.transform.Sequential``; it offers no hook to add a pass (``tir.add_lower_pass`` is gone).
+A derived pipeline asks its base pipeline for that list under the current PassContext, inserts
+its passes before or after named passes, and runs the result. It is registered with TVM's own
+pipeline table, so ``tvm.compile(mod, tir_pipeline="name")`` uses it::
+
+    tvm_extend.pipeline.register(
+        "my_pipeline",
+        base="default",
+        insert=[tvm_extend.pipeline.after("tirx.FlattenBuffer", "myext.transform.MyPass")],
+    )
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+
+import tvm
+import tvm_ffi
+from tvm.tirx import compilation_pipeline as _tir_pipelines
+
+from .errors import PipelineError
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Insertion:
+    """Insert ``pass_`` before or after the ``occurrence``-th pass named ``anchor``."""
+
+    anchor: str
+    pass_: object
+    where: str  # "before" or "after"
+    occurrence: int = 1
+
+    def make_pass(self) -> tvm.transform.Pass:
+        spec = self.pass_
+        if isinstance(spec, tvm.transform.Pass):
+            return spec
+        if isinstance(spec, str):
+            func = tvm_ffi.get_global_func(spec, allow_missing=True)
+            if func is None:
+                raise PipelineError(
+                    f"pipeline insertion {self.where} '{self.anchor}': no global function "
+                    f"'{spec}' (is its extension loaded?)"
+                )
+            made = func()
+        elif callable(spec):
+            made = spec()
+        else:
+            raise PipelineError(f"cannot insert {spec!r}: give a Pass, a factory or a global name")
+        if not isinstance(made, tvm.transform.Pass):
+            raise PipelineError(f"'{spec}' made {type(made).__name__}, not a tvm.transform.Pass")
+        return made
+
+
+def before(anchor: str, pass_, occurrence: int = 1) -> Insertion:
+    """Insert ``pass_`` (a Pass, a factory, or a global name) before pass ``anchor``."""
+    return Insertion(anchor, pass_, "before", occurrence)
+
+
+def after(anchor: str, pass_, occurrence: int = 1) -> Insertion:
+    """Insert ``pass_`` (a Pass, a factory, or a global name) after pass ``anchor``."""
+    return Insertion(anchor, pass_, "after", occurrence)
+
+
+_capture_lock = threading.RLock()  # a derived pipeline may derive from another
+
+
+class _SequentialRecorder:
+    """Stands in for tvm.transform.Sequential while a base pipeline builds its pass list."""
+
+    def __init__(self, store: list):
+        self._store = store
+
+    def __call__(self, passes=None, *args, **kwargs):
+        self._store.append(list(passes or []))
+        return lambda mod: mod
+
+
+def _resolve_base(base: str):
+    name = "s_tir" if base == "default" else base  # what tvm.tirx.get_tir_pipeline does
+    if name not in _tir_pipelines.PIPELINE_MAP:
+        raise PipelineError(
+            f"unknown base pipeline '{base}'; known: {sorted(_tir_pipelines.PIPELINE_MAP)}"
+        )
+    return _tir_pipelines.PIPELINE_MAP[name]
+
+
+def base_passes(base: str = "default", **kwargs) -> list:
+    """The passes pipeline ``base`` would run under the current PassContext, in order."""
+    factory = _resolve_base(base)
+    pipeline_pass, _, _ = factory(**kwargs)
+    recorded: list = []
+    with _capture_lock:
+        original = tvm.ir.transform.Sequential
+        tvm.ir.transform.Sequential = _SequentialRecorder(recorded)
+        try:
+            pipeline_pass(tvm.IRModule({}))
+        finally:
+            tvm.ir.transform.Sequential = original
+    if len(recorded) != 1:
+        raise PipelineError(
+            f"pipeline '{base}' did not build exactly one tvm.transform.Sequential "
+            f"(it built {len(recorded)}); tvm_extend cannot derive from it"
+        )
+    return recorded[0]
+
+
+def _find_anchor(names: list[str], ins: Insertion) -> int:
+    exact = [i for i, n in enumerate(names) if n == ins.anchor]
+    hits = exact or [i for i, n in enumerate(names) if n.rsplit(".", 1)[-1] == ins.anchor]
+    if not exact and len({names[i] for i in hits}) > 1:
+        raise PipelineError(
+            f"anchor '{ins.anchor}' is ambiguous: {sorted({names[i] for i in hits})}; "
+            "give the full pass name"
+        )
+    if len(hits) < ins.occurrence:
+        raise PipelineError(
+            f"cannot insert {ins.where} '{ins.anchor}' (occurrence {ins.occurrence}): the "
+            f"pipeline has {len(hits)} such pass(es). Its passes are: {', '.join(names)}"
+        )
+    return hits[ins.occurrence - 1]
+
+
+def derive_passes(base_list: Sequence, insert: Sequence[Insertion]) -> list:
+    """Apply ``insert`` to a pass list. Anchors refer to the base list, so the result does not
+    depend on the order of insertions, except that insertions at one place keep their order."""
+    names = [p.info.name for p in base_list]
+    before_at: dict[int, list] = {}
+    after_at: dict[int, list] = {}
+    for ins in insert:
+        index = _find_anchor(names, ins)
+        (before_at if ins.where == "before" else after_at).setdefault(index, []).append(
+            ins.make_pass()
+        )
+    out = []
+    for i, p in enumerate(base_list):
+        out.extend(before_at.get(i, []))
+        out.append(p)
+        out.extend(after_at.get(i, []))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class DerivedPipeline:
+    """A TIR pipeline factory, as TVM's pipeline table expects one."""
+
+    name: str
+    base: str
+    insert: tuple[Insertion, ...]
+
+    def passes(self, **kwargs) -> list:
+        """The passes this pipeline runs under the current PassContext."""
+        return derive_passes(base_passes(self.base, **kwargs), self.insert)
+
+    def __call__(self, **kwargs):
+        _, finalize_host, finalize_device = _resolve_base(self.base)(**kwargs)
+        derived = self
+
+        @tvm.transform.module_pass(opt_level=0, name=f"tvm_extend.pipeline.{self.name}")
+        def _pipeline(mod, _ctx):
+            passes = derived.passes(**kwargs)  # before looking up Sequential: see base_passes
+            return tvm.transform.Sequential(passes)(mod)
+
+        return _pipeline, finalize_host, finalize_device
+
+
+def register(name: str, base: str = "default", insert: Sequence[Insertion] = ()) -> DerivedPipeline:
+    """Register pipeline ``name`` for ``tvm.compile(..., tir_pipeline=name)``.
+
+    The anchors are checked now against the base pipeline under the current PassContext; an
+    unknown anchor or base raises :class:`PipelineError` and registers nothing.
+    """
+    if name in ("default", "s_tir", "tirx") or name == base:
+        raise PipelineError(f"cannot replace TVM's own pipeline '{name}'")
+    derived = DerivedPipeline(name, base, tuple(insert))
+    names = [p.info.name for p in base_passes(base)]
+    for ins in derived.insert:
+        _find_anchor(names, ins)
+    _tir_pipelines.register_tir_pipeline(name, derived)
+    return derived
+
+
+def unregister(name: str) -> None:
+    """Remove a pipeline registered with :func:`register`."""
+    factory = _tir_pipelines.PIPELINE_MAP.get(name)
+    if not isinstance(factory, DerivedPipeline):
+        raise PipelineError(f"'{name}' is not a tvm_extend pipeline")
+    del _tir_pipelines.PIPELINE_MAP[name]
+
+
+def pass_names(name: str) -> list[str]:
+    """The names of the passes pipeline ``name`` runs under the current PassContext."""
+    factory = _tir_pipelines.PIPELINE_MAP.get(name)
+    if isinstance(factory, DerivedPipeline):
+        return [p.info.name for p in factory.passes()]
+    return [p.info.name for p in base_passes(name)]
