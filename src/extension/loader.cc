@@ -73,7 +73,7 @@ void RemoveGlobal(const std::string& name) {
   remove(name);
 }
 
-std::string OwnerOfLiveFunction(const Function& f) {
+std::string OwnerOfLiveFunction(const std::string& global_name, const Function& f) {
   const auto* cell = static_cast<const tvm::ffi::FunctionObj*>(f.get());
   Dl_info info;
   if (dladdr(reinterpret_cast<void*>(cell->safe_call), &info) == 0 || !info.dli_fname) {
@@ -85,9 +85,12 @@ std::string OwnerOfLiveFunction(const Function& f) {
       base.rfind("libtvm.", 0) == 0) {
     return "TVM " + abi::RunningTVMVersion() + " (" + lib + ")";
   }
-  if (base.rfind("libtvm_ffi", 0) == 0) return "tvm-ffi (" + lib + ")";
-  if (base.rfind("core.", 0) == 0 && lib.find("tvm_ffi") != std::string::npos) {
-    return "a Python function (registered with tvm_ffi.register_global_func)";
+  if (base.rfind("libtvm_ffi", 0) == 0 || base.rfind("core.", 0) == 0) {
+    // Functions made through TVMFFIFunctionCreate (Python's register_global_func, other
+    // language bindings) are cells of tvm-ffi itself.
+    if (global_name.rfind("ffi.", 0) == 0) return "tvm-ffi (" + lib + ")";
+    return "a Python function (or another binding's), registered through tvm-ffi's C API, "
+           "e.g. with tvm_ffi.register_global_func";
   }
   return "the library " + lib + ", which registered it directly, outside tvm-extend";
 }
@@ -97,7 +100,7 @@ std::string DescribeOwnerLocked(LoaderState& state, const std::string& name) {
   if (it != state.owner.end()) return ExtensionLabel(state.loaded[it->second]->record);
   std::optional<Function> f = LookupGlobal(name);
   if (!f.has_value()) return "";
-  return OwnerOfLiveFunction(*f);
+  return OwnerOfLiveFunction(name, *f);
 }
 
 const char* KindName(int32_t kind) {
@@ -247,6 +250,8 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
     Fail("ExtensionVersionError",
          "cannot load " + ExtensionLabel(record) + ": " + version_error + ".");
   }
+  // Name clashes first: they name the exact global and both owners.
+  CheckRegistrations(state, record);
   for (const auto& ext : state.loaded) {
     if (ext->record.name == record.name && ext->record.active) {
       Fail("DuplicateRegistrationError",
@@ -254,7 +259,6 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
                "already loaded: " + ExtensionLabel(ext->record) + ".");
     }
   }
-  CheckRegistrations(state, record);
 
   std::vector<TVMFFIObjectHandle> handles(record.registrations.size(), nullptr);
   if (!handles.empty() && info->create_functions(handles.data()) != 0) {

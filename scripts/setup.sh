@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up the project's virtual environment: the pinned TVM from PyPI (constraints.txt), the
+# build tools, and tvm-extend itself. Idempotent; prints the venv's python path last.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${TVM_EXTEND_VENV:-$ROOT/.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip install -q --disable-pip-version-check -c "$ROOT/constraints.txt")
+"${PIP[@]}" apache-tvm apache-tvm-ffi numpy pytest "scikit-build-core>=0.10" >&2
+# tvm-extend builds its core against the venv's tvm-ffi, so no build isolation.
+"${PIP[@]}" --no-build-isolation "$ROOT" >&2
+"$PY" -c "import tvm, tvm_extend; print('tvm', tvm.__version__, '| tvm-extend', tvm_extend.__version__)" >&2
+echo "$PY"

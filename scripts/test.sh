@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# All the tests: set up, install the example, then pytest (which also builds and runs the
+# GoogleTest binary and builds every example out of tree from a clean folder).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if ! [ -f /usr/include/gtest/gtest.h ]; then
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq libgtest-dev) >&2
+  else
+    echo "test.sh: libgtest-dev is missing; install it (apt-get install libgtest-dev)" >&2
+    exit 1
+  fi
+fi
+PY=$("$ROOT/scripts/setup.sh")
+"$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
+  -c "$ROOT/constraints.txt" "$ROOT/examples/my_custom_pass"
+cd "$ROOT"
+exec "$PY" -m pytest -q tests "$@"

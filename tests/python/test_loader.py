@@ -1,0 +1,194 @@
+"""The loader: two extensions in one process, listing, and every bad input named in a clear
+error, with the process surviving and nothing half-registered."""
+
+import os
+import shutil
+
+import pytest
+import tvm
+import tvm_ffi
+
+import my_custom_pass  # noqa: F401  (loads the example extension)
+import tvm_extend
+
+
+def lib(folder, name):
+    return str(folder / f"lib{name}.so")
+
+
+def registered(name):
+    return tvm_ffi.get_global_func(name, allow_missing=True) is not None
+
+
+def test_two_extensions_in_one_process(test_extensions):
+    ext_b = tvm_extend.load_extension(lib(test_extensions, "ext_b"))
+    assert ext_b.name == "ext_b" and ext_b.version == "0.2.0"
+    assert ext_b["add_one"](41) == 42
+    assert tvm.get_global_func("ext_b.greet")("tvm") == "hello, tvm"
+    names = {e.name for e in tvm_extend.list_extensions() if e.active}
+    assert {"my_custom_pass", "ext_b"} <= names
+    # Both extensions' passes in one Sequential.
+    before = ext_b["pass_runs"]()
+    x = tvm.tirx.Var("x", "int32")
+    func = tvm.tirx.PrimFunc([x], tvm.tirx.Evaluate(x * 4))
+    seq = tvm.transform.Sequential(
+        [my_custom_pass.MulDivToShift(), ext_b["transform.CountRuns"]()]
+    )
+    out = seq(tvm.IRModule({"main": func}))
+    assert ext_b["pass_runs"]() == before + 1
+    assert "x << 2" in out.script()
+
+
+def test_list_extensions_shows_versions_and_registrations():
+    [ext] = [e for e in tvm_extend.list_extensions() if e.name == "my_custom_pass"]
+    assert ext.version == "1.0.0"
+    assert ext.built_tvm_version == tvm.__version__
+    assert ext.built_ffi_abi_version.count(".") == 2
+    assert "my_custom_pass.transform.MulDivToShift" in ext.passes
+    assert "my_custom_pass.rewrite_expr" in ext.functions
+    assert all(":" in r.source for r in ext.registrations)
+
+
+def test_loading_twice_is_idempotent(test_extensions):
+    first = tvm_extend.load_extension(lib(test_extensions, "ext_b"))
+    again = tvm_extend.load_extension(lib(test_extensions, "ext_b"))
+    assert first == again
+
+
+def test_missing_file(tmp_path):
+    path = str(tmp_path / "libnothing.so")
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="no such file.*libnothing.so"):
+        tvm_extend.load_extension(path)
+
+
+def test_unknown_package_name():
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="cannot find the library of "
+                       "extension .no_such_ext_pkg.(.|\n)*TVM_EXTEND_LIBRARY_PATH"):
+        tvm_extend.load_extension("no_such_ext_pkg")
+
+
+def test_not_a_library(tmp_path):
+    path = tmp_path / "libfake.so"
+    path.write_text("this is not an ELF file\n")
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="not a loadable shared library"):
+        tvm_extend.load_extension(str(path))
+
+
+def test_no_entry_point(test_extensions):
+    with pytest.raises(tvm_extend.ExtensionLoadError,
+                       match="has no tvm-extend entry point.*TVM_EXTEND_EXTENSION"):
+        tvm_extend.load_extension(lib(test_extensions, "no_entry"))
+
+
+def test_built_against_another_tvm(test_extensions):
+    with pytest.raises(tvm_extend.ExtensionVersionError) as info:
+        tvm_extend.load_extension(lib(test_extensions, "other_tvm"))
+    message = str(info.value)
+    assert "built against TVM 0.26.0" in message
+    assert f"running TVM is {tvm.__version__}" in message
+    assert not registered("other_tvm.f")
+
+
+def test_same_extension_from_two_files_names_both_owners(test_extensions):
+    tvm_extend.load_extension(lib(test_extensions, "dup_one"))
+    with pytest.raises(tvm_extend.DuplicateRegistrationError) as info:
+        tvm_extend.load_extension(lib(test_extensions, "dup_two"))
+    message = str(info.value)
+    assert "'dup.f' is already registered by extension 'dup' 1.0.0" in message
+    assert "libdup_one.so" in message and "libdup_two.so" in message
+    assert "dup.cc" in message  # where the second one registers it
+    # The first one still works.
+    assert tvm.get_global_func("dup.f")() == 1
+
+
+def test_clash_with_tvm_names_tvm_as_owner(test_extensions):
+    with pytest.raises(tvm_extend.DuplicateRegistrationError) as info:
+        tvm_extend.load_extension(lib(test_extensions, "tvm_clash"))
+    message = str(info.value)
+    assert "'tirx.transform.StmtSimplify' is already registered by TVM" in message
+    assert "libtvm_compiler.so" in message and "libtvm_clash.so" in message
+    # TVM's own pass is untouched.
+    assert isinstance(tvm.tirx.transform.StmtSimplify(), tvm.transform.Pass)
+
+
+def test_clash_with_a_python_function(test_extensions):
+    tvm_ffi.register_global_func("pyreg.taken", lambda: "python")
+    try:
+        with pytest.raises(tvm_extend.DuplicateRegistrationError,
+                           match="'pyreg.taken' is already registered by a Python function"):
+            tvm_extend.load_extension(lib(test_extensions, "pyreg"))
+        assert tvm.get_global_func("pyreg.taken")() == "python"
+    finally:
+        tvm_ffi.remove_global_func("pyreg.taken")
+
+
+def test_name_outside_the_extension_prefix(test_extensions):
+    with pytest.raises(tvm_extend.DuplicateRegistrationError,
+                       match="'somebody_else.name'.*does not start with 'bad_prefix.'"):
+        tvm_extend.load_extension(lib(test_extensions, "bad_prefix"))
+    assert not registered("bad_prefix.fine")
+
+
+def test_registration_throwing_midway_registers_nothing(test_extensions):
+    with pytest.raises(tvm_extend.ExtensionLoadError) as info:
+        tvm_extend.load_extension(lib(test_extensions, "midway"))
+    message = str(info.value)
+    assert "midway.c" in message and "its backend is missing" in message
+    assert "Nothing of the extension was registered" in message
+    for name in ("midway.a", "midway.b", "midway.c", "midway.d"):
+        assert not registered(name)
+    assert "midway" not in {e.name for e in tvm_extend.list_extensions()}
+
+
+def test_pass_throwing_at_run_time(test_extensions):
+    ext = tvm_extend.load_extension(lib(test_extensions, "throwing"))
+    x = tvm.tirx.Var("x", "int32")
+    mod = tvm.IRModule({"main": tvm.tirx.PrimFunc([x], tvm.tirx.Evaluate(x))})
+    with pytest.raises(ValueError) as info:
+        ext["transform.Explode"]()(mod)
+    assert "pass throwing.transform.Explode failed: cannot handle this loop nest" in str(info.value)
+    # The process and the module survive; other passes still run.
+    assert my_custom_pass.MulDivToShift()(mod) is not None
+
+
+def test_wrong_argument_types(test_extensions):
+    ext = tvm_extend.load_extension(lib(test_extensions, "ext_b"))
+    with pytest.raises(TypeError) as info:
+        ext["add_one"]("forty-one")
+    assert "ext_b.add_one" in str(info.value)
+    assert "Expected `int`" in str(info.value)
+    with pytest.raises(TypeError, match="ext_b.greet.*Expected `str` but got `int`"):
+        ext["greet"](42)
+    with pytest.raises(TypeError, match="ext_b.add_one"):
+        ext["add_one"](1, 2)
+
+
+def test_unload_removes_names_and_reload_restores(test_extensions, tmp_path):
+    # A private copy, so that unloading does not disturb the other tests.
+    path = tmp_path / "libdup_two.so"
+    shutil.copy(lib(test_extensions, "dup_two"), path)
+    if registered("dup.f"):
+        tvm_extend.unload_extension("dup")
+    ext = tvm_extend.load_extension(str(path))
+    f = tvm.get_global_func("dup.f")
+    tvm_extend.unload_extension("dup")
+    assert not registered("dup.f")
+    assert f() == 1  # a function fetched before unloading keeps working
+    assert not [e for e in tvm_extend.list_extensions() if e.path == ext.path][0].active
+    tvm_extend.load_extension(str(path))
+    assert tvm.get_global_func("dup.f")() == 1
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="'nope': it is not loaded"):
+        tvm_extend.unload_extension("nope")
+
+
+def test_finder_env_override(test_extensions, monkeypatch):
+    monkeypatch.setenv("TVM_EXTEND_LIBRARY_PATH", str(test_extensions))
+    assert tvm_extend.find_extension_library("ext_b") == os.path.abspath(lib(test_extensions, "ext_b"))
+    assert tvm_extend.load_extension("ext_b").name == "ext_b"
+
+
+def test_describe_owner():
+    assert "extension 'my_custom_pass'" in tvm_extend.describe_owner(
+        "my_custom_pass.transform.MulDivToShift")
+    assert tvm_extend.describe_owner("tirx.transform.StmtSimplify").startswith("TVM ")
+    assert tvm_extend.describe_owner("no.such.name") == ""
