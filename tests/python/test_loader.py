@@ -157,7 +157,7 @@ def test_wrong_argument_types(test_extensions):
         ext["add_one"]("forty-one")
     assert "ext_b.add_one" in str(info.value)
     assert "Expected `int`" in str(info.value)
-    with pytest.raises(TypeError, match="ext_b.greet.*Expected `str` but got `int`"):
+    with pytest.raises(TypeError, match="ext_b.greet.*Expected `std::string` but got `int`"):
         ext["greet"](42)
     with pytest.raises(TypeError, match="ext_b.add_one"):
         ext["add_one"](1, 2)

@@ -13,6 +13,8 @@
 #ifndef TVM_EXTEND_ABI_VERSION_H_
 #define TVM_EXTEND_ABI_VERSION_H_
 
+#include <tvm_extend/abi/core_api.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,19 +32,19 @@ struct ReleaseVersion {
 };
 
 /*! \brief Parse "0.27.0.post1", "0.22.dev0", "1.2.3rc1"; nullopt when it is not a version. */
-std::optional<ReleaseVersion> ParseVersion(const std::string& text);
+TVM_EXTEND_CORE_API std::optional<ReleaseVersion> ParseVersion(const std::string& text);
 
 /*!
  * \brief Check an extension's recorded versions against the running ones.
  * \return An empty string when compatible, else a sentence naming both versions of what differs.
  */
-std::string CheckCompatible(const std::string& built_tvm, const std::string& running_tvm,
+TVM_EXTEND_CORE_API std::string CheckCompatible(const std::string& built_tvm, const std::string& running_tvm,
                             uint32_t built_ffi_major, uint32_t built_ffi_minor,
                             uint32_t built_ffi_patch, uint32_t running_ffi_major,
                             uint32_t running_ffi_minor, uint32_t running_ffi_patch);
 
 /*! \brief The running tvm-ffi C ABI version, "major.minor.patch". */
-std::string RunningFFIAbiVersion();
+TVM_EXTEND_CORE_API std::string RunningFFIAbiVersion();
 
 /*!
  * \brief The running apache-tvm version.
@@ -51,10 +53,10 @@ std::string RunningFFIAbiVersion();
  * tvm.__version__); otherwise read from the `_version.py` beside the loaded TVM library.
  * Empty when TVM is not loaded.
  */
-std::string RunningTVMVersion();
+TVM_EXTEND_CORE_API std::string RunningTVMVersion();
 
 /*! \brief Record the running TVM version, as known by the host (Python) side. */
-void SetRunningTVMVersion(const std::string& version);
+TVM_EXTEND_CORE_API void SetRunningTVMVersion(const std::string& version);
 
 }  // namespace abi
 }  // namespace tvm_extend

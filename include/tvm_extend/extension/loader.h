@@ -17,6 +17,8 @@
 #ifndef TVM_EXTEND_EXTENSION_LOADER_H_
 #define TVM_EXTEND_EXTENSION_LOADER_H_
 
+#include <tvm_extend/abi/core_api.h>
+
 #include <string>
 #include <vector>
 
@@ -54,22 +56,22 @@ struct ExtensionRecord {
  * \param path Path of the shared library.
  * \return The record of the loaded extension.
  */
-ExtensionRecord LoadExtension(const std::string& path);
+TVM_EXTEND_CORE_API ExtensionRecord LoadExtension(const std::string& path);
 
 /*! \brief The extensions loaded in this process, in load order, unloaded ones included. */
-std::vector<ExtensionRecord> ListExtensions();
+TVM_EXTEND_CORE_API std::vector<ExtensionRecord> ListExtensions();
 
 /*!
  * \brief Remove an extension's names from TVM's global table. The library stays mapped, so
  *        objects its code made (pass instances, functions held by callers) stay valid.
  */
-void UnloadExtension(const std::string& name);
+TVM_EXTEND_CORE_API void UnloadExtension(const std::string& name);
 
 /*!
  * \brief Say who owns a global name: "extension 'x' 1.0 (path)", "TVM (libtvm_compiler.so)",
  *        "a Python function", or the library that holds its code. Empty when nobody does.
  */
-std::string DescribeGlobalOwner(const std::string& global_name);
+TVM_EXTEND_CORE_API std::string DescribeGlobalOwner(const std::string& global_name);
 
 }  // namespace tvm_extend
 
@@ -80,7 +82,7 @@ extern "C" {
  *         tvm-extend core already registered them (they are used instead), -1 on error
  *         (set through TVMFFIErrorSetRaised).
  */
-__attribute__((visibility("default"))) int TVMExtendCoreInit(void);
+TVM_EXTEND_CORE_API int TVMExtendCoreInit(void);
 }
 
 #endif  // TVM_EXTEND_EXTENSION_LOADER_H_
