@@ -1,0 +1,10 @@
+"""Run every benchmark of this folder and print its figures (see bench/README.md)."""
+
+import build_time
+import import_time
+import load_time
+
+if __name__ == "__main__":
+    print("== build_time =="); build_time.main()
+    print("== load_time =="); load_time.main()
+    print("== import_time =="); import_time.main()
