@@ -15,15 +15,28 @@ ROOT = Path(__file__).resolve().parent.parent
 def one_build() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "src"
-        shutil.copytree(ROOT / "examples" / "my_custom_pass", src,
-                        ignore=shutil.ignore_patterns("build"))
+        shutil.copytree(
+            ROOT / "examples" / "my_custom_pass", src, ignore=shutil.ignore_patterns("build")
+        )
         build = Path(tmp) / "build"
         t0 = time.perf_counter()
-        subprocess.run(["cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                        f"-DPython_EXECUTABLE={sys.executable}"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "cmake",
+                "-S",
+                str(src),
+                "-B",
+                str(build),
+                "-DCMAKE_BUILD_TYPE=Release",
+                f"-DPython_EXECUTABLE={sys.executable}",
+            ],
+            check=True,
+            capture_output=True,
+        )
         t1 = time.perf_counter()
-        subprocess.run(["cmake", "--build", str(build), "--parallel", "2"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["cmake", "--build", str(build), "--parallel", "2"], check=True, capture_output=True
+        )
         t2 = time.perf_counter()
         assert (build / "libmy_custom_pass.so").is_file()
         return t1 - t0, t2 - t0

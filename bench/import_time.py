@@ -26,8 +26,10 @@ def main(runs: int = 10) -> dict:
     tvm_ms, with_autoload, n_ext = measure(runs, dict(os.environ))
     _, without_autoload, _ = measure(runs, dict(os.environ, TVM_EXTEND_NO_AUTOLOAD="1"))
     print(f"import tvm (ms): {summary(tvm_ms)}")
-    print(f"import tvm_extend after tvm, autoloading {n_ext} extension(s) (ms): "
-          f"{summary(with_autoload)}   target <= 30 ms")
+    print(
+        f"import tvm_extend after tvm, autoloading {n_ext} extension(s) (ms): "
+        f"{summary(with_autoload)}   target <= 30 ms"
+    )
     print(f"import tvm_extend after tvm, autoload off (ms): {summary(without_autoload)}")
     return {"tvm_ms": tvm_ms, "autoload_ms": with_autoload, "no_autoload_ms": without_autoload}
 

@@ -5,6 +5,9 @@ import import_time
 import load_time
 
 if __name__ == "__main__":
-    print("== build_time =="); build_time.main()
-    print("== load_time =="); load_time.main()
-    print("== import_time =="); import_time.main()
+    print("== build_time ==")
+    build_time.main()
+    print("== load_time ==")
+    load_time.main()
+    print("== import_time ==")
+    import_time.main()

@@ -16,7 +16,9 @@ BUILD = ROOT / "build" / "tests"
 
 def cmake_dir() -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "tvm_extend", "--cmake-dir"], check=True, capture_output=True,
+        [sys.executable, "-m", "tvm_extend", "--cmake-dir"],
+        check=True,
+        capture_output=True,
         text=True,
     )
     return out.stdout.strip()
@@ -25,13 +27,24 @@ def cmake_dir() -> str:
 def cmake_build(source: Path, build: Path, *extra: str) -> subprocess.CompletedProcess:
     """Configure and build a CMake project against the installed tvm_extend package."""
     configure = [
-        "cmake", "-S", str(source), "-B", str(build),
-        f"-Dtvm_extend_DIR={cmake_dir()}", f"-DPython_EXECUTABLE={sys.executable}",
-        "-DCMAKE_BUILD_TYPE=Release", *extra,
+        "cmake",
+        "-S",
+        str(source),
+        "-B",
+        str(build),
+        f"-Dtvm_extend_DIR={cmake_dir()}",
+        f"-DPython_EXECUTABLE={sys.executable}",
+        "-DCMAKE_BUILD_TYPE=Release",
+        "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror",
+        *extra,
     ]
     subprocess.run(configure, check=True, capture_output=True, text=True)
-    return subprocess.run(["cmake", "--build", str(build), "--parallel", "2"], check=True, capture_output=True,
-                          text=True)
+    return subprocess.run(
+        ["cmake", "--build", str(build), "--parallel", "2"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +63,9 @@ def run_python(code: str, env: dict | None = None) -> subprocess.CompletedProces
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        env=full_env, timeout=300,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
     )

@@ -6,8 +6,10 @@ order of ``import tvm``, ``import tvm_extend`` and an extension's own import doe
 extensions register through the loader, never at library load time.
 """
 
-from . import _core  # noqa: F401  (loads TVM and the core library)
-from . import pipeline
+from . import (
+    _core,  # noqa: F401  (loads TVM and the core library)
+    pipeline,
+)
 from .errors import (
     DuplicateRegistrationError,
     ExtensionError,

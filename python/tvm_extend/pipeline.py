@@ -26,7 +26,6 @@ from tvm.tirx import compilation_pipeline as _tir_pipelines
 from .errors import PipelineError
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Insertion:
     """Insert ``pass_`` before or after the ``occurrence``-th pass named ``anchor``."""

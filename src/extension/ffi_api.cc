@@ -59,9 +59,8 @@ std::vector<std::pair<const char*, Function>> CoreFunctions() {
                                           return out;
                                         },
                                         "tvm_extend.ListExtensions")},
-      {"tvm_extend.UnloadExtension",
-       Function::FromTyped([](String name) { UnloadExtension(name); },
-                           "tvm_extend.UnloadExtension")},
+      {"tvm_extend.UnloadExtension", Function::FromTyped([](String name) { UnloadExtension(name); },
+                                                         "tvm_extend.UnloadExtension")},
       {"tvm_extend.DescribeGlobalOwner",
        Function::FromTyped([](String name) { return String(DescribeGlobalOwner(name)); },
                            "tvm_extend.DescribeGlobalOwner")},

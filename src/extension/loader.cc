@@ -64,9 +64,7 @@ std::string ExtensionLabel(const ExtensionRecord& r) {
   return "extension '" + r.name + "' " + r.version + " (" + r.path + ")";
 }
 
-std::optional<Function> LookupGlobal(const std::string& name) {
-  return Function::GetGlobal(name);
-}
+std::optional<Function> LookupGlobal(const std::string& name) { return Function::GetGlobal(name); }
 
 void RemoveGlobal(const std::string& name) {
   static Function remove = Function::GetGlobalRequired("ffi.FunctionRemoveGlobal");
@@ -128,8 +126,8 @@ void CheckRegistrations(LoaderState& state, const ExtensionRecord& record) {
     }
     if (!seen.insert(reg.name).second) {
       Fail("DuplicateRegistrationError", "cannot load " + ExtensionLabel(record) +
-                                             ": it registers '" + reg.name +
-                                             "' twice (second at " + reg.source + ").");
+                                             ": it registers '" + reg.name + "' twice (second at " +
+                                             reg.source + ").");
     }
     std::string owner = DescribeOwnerLocked(state, reg.name);
     if (!owner.empty()) {
@@ -177,8 +175,8 @@ void RegisterAll(const ExtensionRecord& record, std::vector<TVMFFIObjectHandle>*
     const std::string& name = record.registrations[done].name;
     TVMFFIByteArray name_arr{name.data(), name.size()};
     if (TVMFFIFunctionSetGlobal(&name_arr, (*handles)[done], 0) != 0) {
-      failure = "registering '" + name + "' failed: " +
-                tvm::ffi::detail::MoveFromSafeCallRaised().message();
+      failure = "registering '" + name +
+                "' failed: " + tvm::ffi::detail::MoveFromSafeCallRaised().message();
       break;
     }
   }
@@ -254,9 +252,10 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
   CheckRegistrations(state, record);
   for (const auto& ext : state.loaded) {
     if (ext->record.name == record.name && ext->record.active) {
-      Fail("DuplicateRegistrationError",
-           "cannot load " + ExtensionLabel(record) + ": an extension of the same name is "
-               "already loaded: " + ExtensionLabel(ext->record) + ".");
+      Fail("DuplicateRegistrationError", "cannot load " + ExtensionLabel(record) +
+                                             ": an extension of the same name is "
+                                             "already loaded: " +
+                                             ExtensionLabel(ext->record) + ".");
     }
   }
 

@@ -15,9 +15,18 @@ from conftest import ROOT, cmake_dir
 def probe(tmp_path, *defs):
     build = tmp_path / "probe-build"
     result = subprocess.run(
-        ["cmake", "-S", str(ROOT / "tests" / "cmake" / "probe"), "-B", str(build),
-         f"-Dtvm_extend_DIR={cmake_dir()}", f"-DPython_EXECUTABLE={sys.executable}", *defs],
-        capture_output=True, text=True,
+        [
+            "cmake",
+            "-S",
+            str(ROOT / "tests" / "cmake" / "probe"),
+            "-B",
+            str(build),
+            f"-Dtvm_extend_DIR={cmake_dir()}",
+            f"-DPython_EXECUTABLE={sys.executable}",
+            *defs,
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         return None, result.stdout + result.stderr
@@ -40,8 +49,10 @@ def fake_tvm_tree(root: Path, version: str, libname: str = "libtvm.so") -> Path:
     touch(root / "3rdparty" / "tvm-ffi" / "include" / "tvm" / "ffi" / "c_api.h", "// fake\n")
     touch(root / "3rdparty" / "tvm-ffi" / "3rdparty" / "dlpack" / "include" / "dlpack" / "dlpack.h")
     touch(root / "python" / "tvm" / "_version.py", f'__version__ = version = "{version}"\n')
-    touch(root / "3rdparty" / "tvm-ffi" / "python" / "tvm_ffi" / "_version.py",
-          '__version__ = version = "0.1.9"\n')
+    touch(
+        root / "3rdparty" / "tvm-ffi" / "python" / "tvm_ffi" / "_version.py",
+        '__version__ = version = "0.1.9"\n',
+    )
     return build
 
 
@@ -110,8 +121,9 @@ def test_source_dir_without_headers(tmp_path):
 
 def test_built_library_run_path_and_stamp(test_extensions):
     library = test_extensions / "libext_b.so"
-    dynamic = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True,
-                             check=True).stdout
+    dynamic = subprocess.run(
+        ["readelf", "-d", str(library)], capture_output=True, text=True, check=True
+    ).stdout
     assert "libtvm_ffi.so" in dynamic
     assert str(Path(tvm_ffi.__file__).parent / "lib") in dynamic
     assert "$ORIGIN/../tvm_ffi/lib" in dynamic
@@ -121,12 +133,14 @@ def test_built_library_run_path_and_stamp(test_extensions):
         "print(e.built_tvm_version, e.built_ffi_package_version)"
     )
     env = {"PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code, str(library)], capture_output=True,
-                         text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(library)], capture_output=True, text=True, env=env
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [tvm.__version__, tvm_ffi.__version__]
-    symbols = subprocess.run(["nm", "-D", "--defined-only", str(library)], capture_output=True,
-                             text=True, check=True).stdout
+    symbols = subprocess.run(
+        ["nm", "-D", "--defined-only", str(library)], capture_output=True, text=True, check=True
+    ).stdout
     exported = [line.split()[-1] for line in symbols.splitlines() if " T " in line]
     assert exported == ["TVMExtendExtensionEntry_v1"]
 
@@ -136,14 +150,31 @@ def test_example_builds_out_of_tree_from_a_clean_folder(tmp_path, example):
     source = tmp_path / "src"
     import shutil
 
-    shutil.copytree(ROOT / "examples" / example, source,
-                    ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    shutil.copytree(
+        ROOT / "examples" / example, source, ignore=shutil.ignore_patterns("build", "*.egg-info")
+    )
     build = tmp_path / "build"
-    subprocess.run(["cmake", "-S", str(source), "-B", str(build),
-                    f"-DPython_EXECUTABLE={sys.executable}", "-DCMAKE_BUILD_TYPE=Release"],
-                   check=True, capture_output=True, text=True)
-    subprocess.run(["cmake", "--build", str(build), "--parallel", "2"], check=True,
-                   capture_output=True, text=True)
+    subprocess.run(
+        [
+            "cmake",
+            "-S",
+            str(source),
+            "-B",
+            str(build),
+            f"-DPython_EXECUTABLE={sys.executable}",
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    subprocess.run(
+        ["cmake", "--build", str(build), "--parallel", "2"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     library = build / f"lib{example}.so"
     assert library.is_file()
     # The fresh build is a working extension: load it in a process without the installed one.
@@ -153,7 +184,11 @@ ext = tvm_extend.load_extension({str(library)!r})
 x = tvm.tirx.Var("x", "int32")
 print(ext["rewrite_expr"](x * 16))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin", "TVM_EXTEND_NO_AUTOLOAD": "1"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "TVM_EXTEND_NO_AUTOLOAD": "1"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "x << 4"

@@ -10,6 +10,7 @@ import tvm_ffi
 
 import my_custom_pass  # noqa: F401  (loads the example extension)
 import tvm_extend
+from conftest import run_python
 
 
 def lib(folder, name):
@@ -31,9 +32,7 @@ def test_two_extensions_in_one_process(test_extensions):
     before = ext_b["pass_runs"]()
     x = tvm.tirx.Var("x", "int32")
     func = tvm.tirx.PrimFunc([x], tvm.tirx.Evaluate(x * 4))
-    seq = tvm.transform.Sequential(
-        [my_custom_pass.MulDivToShift(), ext_b["transform.CountRuns"]()]
-    )
+    seq = tvm.transform.Sequential([my_custom_pass.MulDivToShift(), ext_b["transform.CountRuns"]()])
     out = seq(tvm.IRModule({"main": func}))
     assert ext_b["pass_runs"]() == before + 1
     assert "x << 2" in out.script()
@@ -62,8 +61,11 @@ def test_missing_file(tmp_path):
 
 
 def test_unknown_package_name():
-    with pytest.raises(tvm_extend.ExtensionLoadError, match="cannot find the library of "
-                       "extension .no_such_ext_pkg.(.|\n)*TVM_EXTEND_LIBRARY_PATH"):
+    with pytest.raises(
+        tvm_extend.ExtensionLoadError,
+        match="cannot find the library of "
+        "extension .no_such_ext_pkg.(.|\n)*TVM_EXTEND_LIBRARY_PATH",
+    ):
         tvm_extend.load_extension("no_such_ext_pkg")
 
 
@@ -75,8 +77,9 @@ def test_not_a_library(tmp_path):
 
 
 def test_no_entry_point(test_extensions):
-    with pytest.raises(tvm_extend.ExtensionLoadError,
-                       match="has no tvm-extend entry point.*TVM_EXTEND_EXTENSION"):
+    with pytest.raises(
+        tvm_extend.ExtensionLoadError, match="has no tvm-extend entry point.*TVM_EXTEND_EXTENSION"
+    ):
         tvm_extend.load_extension(lib(test_extensions, "no_entry"))
 
 
@@ -114,8 +117,10 @@ def test_clash_with_tvm_names_tvm_as_owner(test_extensions):
 def test_clash_with_a_python_function(test_extensions):
     tvm_ffi.register_global_func("pyreg.taken", lambda: "python")
     try:
-        with pytest.raises(tvm_extend.DuplicateRegistrationError,
-                           match="'pyreg.taken' is already registered by a Python function"):
+        with pytest.raises(
+            tvm_extend.DuplicateRegistrationError,
+            match="'pyreg.taken' is already registered by a Python function",
+        ):
             tvm_extend.load_extension(lib(test_extensions, "pyreg"))
         assert tvm.get_global_func("pyreg.taken")() == "python"
     finally:
@@ -123,8 +128,10 @@ def test_clash_with_a_python_function(test_extensions):
 
 
 def test_name_outside_the_extension_prefix(test_extensions):
-    with pytest.raises(tvm_extend.DuplicateRegistrationError,
-                       match="'somebody_else.name'.*does not start with 'bad_prefix.'"):
+    with pytest.raises(
+        tvm_extend.DuplicateRegistrationError,
+        match="'somebody_else.name'.*does not start with 'bad_prefix.'",
+    ):
         tvm_extend.load_extension(lib(test_extensions, "bad_prefix"))
     assert not registered("bad_prefix.fine")
 
@@ -183,12 +190,41 @@ def test_unload_removes_names_and_reload_restores(test_extensions, tmp_path):
 
 def test_finder_env_override(test_extensions, monkeypatch):
     monkeypatch.setenv("TVM_EXTEND_LIBRARY_PATH", str(test_extensions))
-    assert tvm_extend.find_extension_library("ext_b") == os.path.abspath(lib(test_extensions, "ext_b"))
+    assert tvm_extend.find_extension_library("ext_b") == os.path.abspath(
+        lib(test_extensions, "ext_b")
+    )
     assert tvm_extend.load_extension("ext_b").name == "ext_b"
 
 
 def test_describe_owner():
     assert "extension 'my_custom_pass'" in tvm_extend.describe_owner(
-        "my_custom_pass.transform.MulDivToShift")
+        "my_custom_pass.transform.MulDivToShift"
+    )
     assert tvm_extend.describe_owner("tirx.transform.StmtSimplify").startswith("TVM ")
     assert tvm_extend.describe_owner("no.such.name") == ""
+
+
+def test_plain_static_registration_kills_the_process_but_ours_does_not(test_extensions):
+    """Evidence for why the macros only collect: TVM-style registration of a taken name in a
+    static initializer takes the whole process down at load time."""
+    plain = run_python(
+        f"""
+        import ctypes, tvm
+        ctypes.CDLL({lib(test_extensions, "plain_static")!r})
+        print("survived")
+        """
+    )
+    assert plain.returncode != 0 and "survived" not in plain.stdout
+    assert "tirx.transform.StmtSimplify" in plain.stderr
+    ours = run_python(
+        f"""
+        import tvm_extend
+        try:
+            tvm_extend.load_extension({lib(test_extensions, "tvm_clash")!r})
+        except tvm_extend.DuplicateRegistrationError as err:
+            print("refused:", err)
+        print("survived")
+        """
+    )
+    assert ours.returncode == 0, ours.stderr
+    assert "refused:" in ours.stdout and ours.stdout.strip().endswith("survived")

@@ -149,8 +149,9 @@ def test_inside_tvm_compile_through_a_derived_pipeline():
 
         a = np.arange(-128, 129, dtype="int32")
         with tvm.transform.PassContext(instruments=[Capture()]):
-            lib = tvm.compile(tvm.IRModule({"main": kernel}), target="llvm",
-                              tir_pipeline="test_mdts")
+            lib = tvm.compile(
+                tvm.IRModule({"main": kernel}), target="llvm", tir_pipeline="test_mdts"
+            )
         assert ">> 3" in seen["mod"].script() and "& 3" in seen["mod"].script()
         np.testing.assert_array_equal(
             run(lib, a), run(tvm.compile(tvm.IRModule({"main": kernel}), target="llvm"), a)

@@ -39,15 +39,21 @@ def test_insert_before_and_after_in_order():
 
 
 def test_unknown_anchor_is_refused_with_the_pass_list():
-    with pytest.raises(tvm_extend.PipelineError, match="NoSuchPass.*Its passes are:.*FlattenBuffer"):
-        pipeline.register("bad", insert=[pipeline.after("NoSuchPass", my_custom_pass.MulDivToShift)])
+    with pytest.raises(
+        tvm_extend.PipelineError, match="NoSuchPass.*Its passes are:.*FlattenBuffer"
+    ):
+        pipeline.register(
+            "bad", insert=[pipeline.after("NoSuchPass", my_custom_pass.MulDivToShift)]
+        )
     with pytest.raises(ValueError, match="Unknown pre-built pipeline bad"):
         tvm.tirx.get_tir_pipeline("bad")
 
 
 def test_ambiguous_anchor_and_bad_base():
     with pytest.raises(tvm_extend.PipelineError, match="ambiguous"):
-        pipeline.register("bad", insert=[pipeline.after("StmtSimplify", my_custom_pass.MulDivToShift)])
+        pipeline.register(
+            "bad", insert=[pipeline.after("StmtSimplify", my_custom_pass.MulDivToShift)]
+        )
     with pytest.raises(tvm_extend.PipelineError, match="unknown base pipeline 'nope'"):
         pipeline.register("bad", base="nope")
     with pytest.raises(tvm_extend.PipelineError, match="cannot replace TVM's own pipeline"):
@@ -68,10 +74,14 @@ def test_occurrence_selects_the_nth_pass():
 
 
 def test_derive_from_a_derived_pipeline_and_compile():
-    pipeline.register("test_one", insert=[pipeline.after("tirx.FlattenBuffer",
-                                                         my_custom_pass.MulDivToShift)])
-    pipeline.register("test_two", base="test_one",
-                      insert=[pipeline.before("tirx.MakePackedAPI", tvm.tirx.transform.RemoveNoOp)])
+    pipeline.register(
+        "test_one", insert=[pipeline.after("tirx.FlattenBuffer", my_custom_pass.MulDivToShift)]
+    )
+    pipeline.register(
+        "test_two",
+        base="test_one",
+        insert=[pipeline.before("tirx.MakePackedAPI", tvm.tirx.transform.RemoveNoOp)],
+    )
     try:
         names = pipeline.pass_names("test_two")
         assert "my_custom_pass.transform.MulDivToShift" in names
@@ -92,4 +102,6 @@ def test_derive_from_a_derived_pipeline_and_compile():
 def test_tvms_old_add_lower_pass_is_gone():
     # What the seed's users reached for no longer exists in TVM; tvm_extend.pipeline replaces it.
     with pytest.raises(Exception, match="tir.add_lower_pass"):
-        tvm.transform.PassContext(config={"tir.add_lower_pass": [(1, my_custom_pass.MulDivToShift())]})
+        tvm.transform.PassContext(
+            config={"tir.add_lower_pass": [(1, my_custom_pass.MulDivToShift())]}
+        )

@@ -75,7 +75,9 @@ std::optional<DLDataType> ScalarIntType(const Tir& tir, const ObjectRef& expr) {
   return t;
 }
 
-Any Constant(const Tir& tir, DLDataType t, int64_t value) { return tir.make_int(t, value, nullptr); }
+Any Constant(const Tir& tir, DLDataType t, int64_t value) {
+  return tir.make_int(t, value, nullptr);
+}
 
 /*! \brief The post-order rewrite of one node; returns the node itself when nothing applies. */
 Any Rewrite(const ObjectRef& node) {
@@ -96,8 +98,14 @@ Any Rewrite(const ObjectRef& node) {
   if (!t) return node;
   // Truncating division and modulo agree with shifts only when no operand is negative.
   if ((trunc_div || trunc_mod) && t->code != kDLUInt) return node;
-  const FieldGetter& get_a = floor_div ? tir.fdiv_a : floor_mod ? tir.fmod_a : trunc_div ? tir.div_a : tir.mod_a;
-  const FieldGetter& get_b = floor_div ? tir.fdiv_b : floor_mod ? tir.fmod_b : trunc_div ? tir.div_b : tir.mod_b;
+  const FieldGetter& get_a = floor_div   ? tir.fdiv_a
+                             : floor_mod ? tir.fmod_a
+                             : trunc_div ? tir.div_a
+                                         : tir.mod_a;
+  const FieldGetter& get_b = floor_div   ? tir.fdiv_b
+                             : floor_mod ? tir.fmod_b
+                             : trunc_div ? tir.div_b
+                                         : tir.mod_b;
   ObjectRef a = get_a(node).cast<ObjectRef>(), b = get_b(node).cast<ObjectRef>();
   auto k = PowerOfTwo(tir, b);
   if (!k) return node;

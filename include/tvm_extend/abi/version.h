@@ -38,10 +38,10 @@ TVM_EXTEND_CORE_API std::optional<ReleaseVersion> ParseVersion(const std::string
  * \brief Check an extension's recorded versions against the running ones.
  * \return An empty string when compatible, else a sentence naming both versions of what differs.
  */
-TVM_EXTEND_CORE_API std::string CheckCompatible(const std::string& built_tvm, const std::string& running_tvm,
-                            uint32_t built_ffi_major, uint32_t built_ffi_minor,
-                            uint32_t built_ffi_patch, uint32_t running_ffi_major,
-                            uint32_t running_ffi_minor, uint32_t running_ffi_patch);
+TVM_EXTEND_CORE_API std::string CheckCompatible(
+    const std::string& built_tvm, const std::string& running_tvm, uint32_t built_ffi_major,
+    uint32_t built_ffi_minor, uint32_t built_ffi_patch, uint32_t running_ffi_major,
+    uint32_t running_ffi_minor, uint32_t running_ffi_patch);
 
 /*! \brief The running tvm-ffi C ABI version, "major.minor.patch". */
 TVM_EXTEND_CORE_API std::string RunningFFIAbiVersion();

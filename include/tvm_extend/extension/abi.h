@@ -12,9 +12,8 @@
 #ifndef TVM_EXTEND_EXTENSION_ABI_H_
 #define TVM_EXTEND_EXTENSION_ABI_H_
 
-#include <tvm/ffi/c_api.h>
-
 #include <stdint.h>
+#include <tvm/ffi/c_api.h>
 
 #ifdef __cplusplus
 extern "C" {

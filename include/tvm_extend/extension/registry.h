@@ -23,7 +23,8 @@
 #include <vector>
 
 #if !defined(TVM_EXTEND_BUILT_TVM_VERSION) || !defined(TVM_EXTEND_BUILT_FFI_VERSION)
-#error "tvm-extend: build extensions with tvm_extend_add_extension() from the tvm_extend CMake \
+#error \
+    "tvm-extend: build extensions with tvm_extend_add_extension() from the tvm_extend CMake \
 package; it records the TVM and tvm-ffi versions the library is built against."
 #endif
 
@@ -45,78 +46,78 @@ package; it records the TVM and tvm-ffi versions the library is built against."
 namespace tvm_extend {
 namespace detail __attribute__((visibility("hidden"))) {
 
-/*! \brief One collected registration: what the loader sees, and how to make the function. */
-struct PendingRegistration {
-  TVMExtendRegistrationInfo info;
-  std::function<tvm::ffi::Function()> create;
-};
+  /*! \brief One collected registration: what the loader sees, and how to make the function. */
+  struct PendingRegistration {
+    TVMExtendRegistrationInfo info;
+    std::function<tvm::ffi::Function()> create;
+  };
 
-/*! \brief The registrations of this library, in declaration order. */
-inline std::vector<PendingRegistration>& PendingRegistrations() {
-  static std::vector<PendingRegistration> pending;
-  return pending;
-}
-
-/*! \brief Appends to PendingRegistrations() from a static initializer; never touches TVM. */
-struct Registrar {
-  Registrar(const char* name, TVMExtendRegistrationKind kind, int opt_level, const char* file,
-            int line, std::function<tvm::ffi::Function()> create) {
-    PendingRegistrations().push_back(
-        PendingRegistration{TVMExtendRegistrationInfo{name, kind, opt_level, file, line},
-                            std::move(create)});
+  /*! \brief The registrations of this library, in declaration order. */
+  inline std::vector<PendingRegistration>& PendingRegistrations() {
+    static std::vector<PendingRegistration> pending;
+    return pending;
   }
-};
 
-/*! \brief Builds every function object, or none: the C side of create_functions. */
-inline int CreateFunctions(TVMFFIObjectHandle* out) {
-  std::vector<PendingRegistration>& pending = PendingRegistrations();
-  size_t created = 0;
-  try {
-    for (; created < pending.size(); ++created) {
-      tvm::ffi::Function f = pending[created].create();
-      out[created] = tvm::ffi::detail::ObjectUnsafe::MoveObjectRefToTVMFFIObjectPtr(std::move(f));
+  /*! \brief Appends to PendingRegistrations() from a static initializer; never touches TVM. */
+  struct Registrar {
+    Registrar(const char* name, TVMExtendRegistrationKind kind, int opt_level, const char* file,
+              int line, std::function<tvm::ffi::Function()> create) {
+      PendingRegistrations().push_back(PendingRegistration{
+          TVMExtendRegistrationInfo{name, kind, opt_level, file, line}, std::move(create)});
     }
-    return 0;
-  } catch (const std::exception& err) {
-    for (size_t i = 0; i < created; ++i) {
-      TVMFFIObjectDecRef(out[i]);
-      out[i] = nullptr;
+  };
+
+  /*! \brief Builds every function object, or none: the C side of create_functions. */
+  inline int CreateFunctions(TVMFFIObjectHandle * out) {
+    std::vector<PendingRegistration>& pending = PendingRegistrations();
+    size_t created = 0;
+    try {
+      for (; created < pending.size(); ++created) {
+        tvm::ffi::Function f = pending[created].create();
+        out[created] = tvm::ffi::detail::ObjectUnsafe::MoveObjectRefToTVMFFIObjectPtr(std::move(f));
+      }
+      return 0;
+    } catch (const std::exception& err) {
+      for (size_t i = 0; i < created; ++i) {
+        TVMFFIObjectDecRef(out[i]);
+        out[i] = nullptr;
+      }
+      std::string where = std::string(pending[created].info.name) + " (" +
+                          pending[created].info.file + ":" +
+                          std::to_string(pending[created].info.line) + ")";
+      if (const auto* ffi_err = dynamic_cast<const tvm::ffi::Error*>(&err)) {
+        TVMFFIErrorSetRaisedFromCStr(ffi_err->kind().c_str(),
+                                     ("creating " + where + ": " + ffi_err->message()).c_str());
+      } else {
+        TVMFFIErrorSetRaisedFromCStr("RuntimeError",
+                                     ("creating " + where + ": " + err.what()).c_str());
+      }
+      return -1;
     }
-    std::string where = std::string(pending[created].info.name) + " (" +
-                        pending[created].info.file + ":" +
-                        std::to_string(pending[created].info.line) + ")";
-    if (const auto* ffi_err = dynamic_cast<const tvm::ffi::Error*>(&err)) {
-      TVMFFIErrorSetRaisedFromCStr(ffi_err->kind().c_str(),
-                                   ("creating " + where + ": " + ffi_err->message()).c_str());
-    } else {
-      TVMFFIErrorSetRaisedFromCStr("RuntimeError", ("creating " + where + ": " + err.what()).c_str());
-    }
-    return -1;
   }
-}
 
-/*! \brief Fills the record once; the registration list is complete by the time it is asked. */
-inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const char* version) {
-  static std::vector<TVMExtendRegistrationInfo> infos;
-  static TVMExtendExtensionInfo record;
-  infos.clear();
-  for (const PendingRegistration& p : PendingRegistrations()) infos.push_back(p.info);
-  record.abi_version = TVM_EXTEND_ABI_VERSION;
-  record.name = name;
-  record.version = version;
-  record.built_tvm_version = TVM_EXTEND_BUILT_TVM_VERSION;
-  record.built_ffi_package_version = TVM_EXTEND_BUILT_FFI_VERSION;
-  record.built_ffi_abi_major = TVM_FFI_VERSION_MAJOR;
-  record.built_ffi_abi_minor = TVM_FFI_VERSION_MINOR;
-  record.built_ffi_abi_patch = TVM_FFI_VERSION_PATCH;
-  record.compiler = TVM_EXTEND_COMPILER_ID;
-  record.num_registrations = static_cast<int32_t>(infos.size());
-  record.registrations = infos.data();
-  record.create_functions = &CreateFunctions;
-  return &record;
-}
+  /*! \brief Fills the record once; the registration list is complete by the time it is asked. */
+  inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const char* version) {
+    static std::vector<TVMExtendRegistrationInfo> infos;
+    static TVMExtendExtensionInfo record;
+    infos.clear();
+    for (const PendingRegistration& p : PendingRegistrations()) infos.push_back(p.info);
+    record.abi_version = TVM_EXTEND_ABI_VERSION;
+    record.name = name;
+    record.version = version;
+    record.built_tvm_version = TVM_EXTEND_BUILT_TVM_VERSION;
+    record.built_ffi_package_version = TVM_EXTEND_BUILT_FFI_VERSION;
+    record.built_ffi_abi_major = TVM_FFI_VERSION_MAJOR;
+    record.built_ffi_abi_minor = TVM_FFI_VERSION_MINOR;
+    record.built_ffi_abi_patch = TVM_FFI_VERSION_PATCH;
+    record.compiler = TVM_EXTEND_COMPILER_ID;
+    record.num_registrations = static_cast<int32_t>(infos.size());
+    record.registrations = infos.data();
+    record.create_functions = &CreateFunctions;
+    return &record;
+  }
 
-}  // namespace detail
+}  // namespace )
 }  // namespace tvm_extend
 
 /*!
@@ -124,11 +125,11 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
  * \param ext_name An identifier: the extension's name, which prefixes all its global names.
  * \param ext_version A version string for the extension itself, e.g. "1.0.0".
  */
-#define TVM_EXTEND_EXTENSION(ext_name, ext_version)                                          \
-  extern "C" __attribute__((visibility("default"))) const TVMExtendExtensionInfo*           \
-  TVMExtendExtensionEntry_v1(void) {                                                         \
+#define TVM_EXTEND_EXTENSION(ext_name, ext_version)                                              \
+  extern "C" __attribute__((visibility("default"))) const TVMExtendExtensionInfo*                \
+  TVMExtendExtensionEntry_v1(void) {                                                             \
     return ::tvm_extend::detail::MakeExtensionInfo(TVM_EXTEND_STRINGIFY(ext_name), ext_version); \
-  }                                                                                          \
+  }                                                                                              \
   static_assert(sizeof(ext_version) > 1, "TVM_EXTEND_EXTENSION needs a non-empty version")
 
 /*!
@@ -136,18 +137,18 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
  *        up TVM functions it needs). A factory that throws makes the whole load fail, and
  *        nothing of the extension stays registered.
  */
-#define TVM_EXTEND_REGISTER_FUNC_FACTORY(name, factory)                                    \
+#define TVM_EXTEND_REGISTER_FUNC_FACTORY(name, factory)                                         \
   static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
-      name, kTVMExtendFunction, 0, __FILE__, __LINE__,                                      \
+      name, kTVMExtendFunction, 0, __FILE__, __LINE__,                                          \
       []() -> ::tvm::ffi::Function { return (factory)(); })
 
 /*!
  * \brief Collect a typed C++ function as the global function `name`. Arguments are converted
  *        and checked by tvm-ffi; a wrong argument type is an error naming the function.
  */
-#define TVM_EXTEND_REGISTER_FUNC(name, fn)                                                  \
+#define TVM_EXTEND_REGISTER_FUNC(name, fn)                                                      \
   static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
-      name, kTVMExtendFunction, 0, __FILE__, __LINE__,                                      \
+      name, kTVMExtendFunction, 0, __FILE__, __LINE__,                                          \
       []() -> ::tvm::ffi::Function { return ::tvm::ffi::Function::FromTyped(fn, name); })
 
 /*!
@@ -155,13 +156,12 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
  *        new `tvm.tirx.transform.PrimFuncPass` named `name`, whose body is
  *        `fn(PrimFunc, IRModule, PassContext) -> PrimFunc` on tvm::ffi::ObjectRef values.
  */
-#define TVM_EXTEND_REGISTER_PRIM_FUNC_PASS(name, fn, opt_level)                            \
-  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
-      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__,                          \
-      []() -> ::tvm::ffi::Function {                                                        \
-        return ::tvm::ffi::Function::FromTyped(                                             \
-            []() { return ::tvm_extend::transform::MakePrimFuncPass(name, fn, opt_level); }, \
-            name);                                                                          \
+#define TVM_EXTEND_REGISTER_PRIM_FUNC_PASS(name, fn, opt_level)                                   \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)(   \
+      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__, []() -> ::tvm::ffi::Function { \
+        return ::tvm::ffi::Function::FromTyped(                                                   \
+            []() { return ::tvm_extend::transform::MakePrimFuncPass(name, fn, opt_level); },      \
+            name);                                                                                \
       })
 
 #endif  // TVM_EXTEND_EXTENSION_REGISTRY_H_

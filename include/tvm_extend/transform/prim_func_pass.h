@@ -29,9 +29,8 @@ namespace transform {
  * Objects are passed as tvm::ffi::ObjectRef; read their fields with tvm-ffi reflection. The
  * function may throw; the pass re-raises the error with the pass name in front.
  */
-using PrimFuncPassBody =
-    tvm::ffi::ObjectRef (*)(tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef mod,
-                            tvm::ffi::ObjectRef pass_context);
+using PrimFuncPassBody = tvm::ffi::ObjectRef (*)(tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef mod,
+                                                 tvm::ffi::ObjectRef pass_context);
 
 /*!
  * \brief Create a new PrimFuncPass object (a `tvm.tirx.transform.PrimFuncPass` in Python).
