@@ -94,7 +94,16 @@ def base_passes(base: str = "default", **kwargs) -> list:
     factory = _resolve_base(base)
     pipeline_pass, _, _ = factory(**kwargs)
     recorded: list = []
-    with _capture_lock:
+    current = tvm.transform.PassContext.current()
+    # The same settings without the instruments, so that user instruments never see this
+    # dry run of the base pipeline on an empty module.
+    quiet = tvm.transform.PassContext(
+        opt_level=current.opt_level,
+        required_pass=list(current.required_pass),
+        disabled_pass=list(current.disabled_pass),
+        config=dict(current.config.items()),
+    )
+    with _capture_lock, quiet:
         original = tvm.ir.transform.Sequential
         tvm.ir.transform.Sequential = _SequentialRecorder(recorded)
         try:

@@ -105,3 +105,34 @@ def test_tvms_old_add_lower_pass_is_gone():
         tvm.transform.PassContext(
             config={"tir.add_lower_pass": [(1, my_custom_pass.MulDivToShift())]}
         )
+
+
+def test_instruments_see_each_pass_once_and_config_is_honoured():
+    pipeline.register(
+        "test_instr",
+        insert=[pipeline.after("tirx.FlattenBuffer", my_custom_pass.MulDivToShift)],
+    )
+    try:
+        names = []
+
+        @tvm.instrument.pass_instrument
+        class Record:
+            def run_before_pass(self, mod, info):
+                names.append(info.name)
+
+        @T.prim_func
+        def f(A: T.Buffer((8,), "int32")):
+            for i in range(8):
+                A[i] = A[i] * 4
+
+        with tvm.transform.PassContext(instruments=[Record()]):
+            tvm.compile(f, target="llvm", tir_pipeline="test_instr")
+        assert names.count("my_custom_pass.transform.MulDivToShift") == 1
+        assert names.count("tirx.FlattenBuffer") == 1
+        assert "_pipeline" not in names  # the base pipeline's dry run is not instrumented
+        # Config decides the pass list, as in TVM's own pipeline.
+        with tvm.transform.PassContext(config={"tirx.disable_cse_tir": True}):
+            assert "tirx.CommonSubexprElim" not in pipeline.pass_names("test_instr")
+        assert "tirx.CommonSubexprElim" in pipeline.pass_names("test_instr")
+    finally:
+        pipeline.unregister("test_instr")
