@@ -8,8 +8,9 @@
 #    are now and relative to a site-packages install, so no LD_LIBRARY_PATH is needed;
 #  - stamped with the TVM and tvm-ffi versions, which the loader checks against the running ones.
 #
-# TVM_EXTEND_OVERRIDE_TVM_VERSION, when set, replaces the TVM version in the stamp. It exists to
-# test the loader's refusal of an extension built against another TVM.
+# TVM_EXTEND_OVERRIDE_TVM_VERSION and TVM_EXTEND_OVERRIDE_FFI_ABI_VERSION ("major.minor.patch"),
+# when set, replace the TVM version and the tvm-ffi C ABI version in the stamp. They exist to
+# test the loader's refusal of an extension built against another TVM or tvm-ffi.
 include_guard(GLOBAL)
 
 function(tvm_extend_add_extension target)
@@ -33,6 +34,14 @@ function(tvm_extend_add_extension target)
   target_compile_definitions(${target} PRIVATE
     TVM_EXTEND_BUILT_TVM_VERSION="${_stamp_tvm}"
     TVM_EXTEND_BUILT_FFI_VERSION="${tvm_extend_TVM_FFI_VERSION}")
+  if(TVM_EXTEND_OVERRIDE_FFI_ABI_VERSION)
+    string(REPLACE "." ";" _abi "${TVM_EXTEND_OVERRIDE_FFI_ABI_VERSION}")
+    list(GET _abi 0 _abi_major)
+    list(GET _abi 1 _abi_minor)
+    list(GET _abi 2 _abi_patch)
+    target_compile_definitions(${target} PRIVATE TVM_EXTEND_BUILT_FFI_ABI_MAJOR=${_abi_major}
+      TVM_EXTEND_BUILT_FFI_ABI_MINOR=${_abi_minor} TVM_EXTEND_BUILT_FFI_ABI_PATCH=${_abi_patch})
+  endif()
   target_compile_features(${target} PRIVATE cxx_std_17)
   set(_rpath
     "\$ORIGIN/../tvm_ffi/lib" "\$ORIGIN/../tvm/lib"

@@ -6,29 +6,9 @@ order of ``import tvm``, ``import tvm_extend`` and an extension's own import doe
 extensions register through the loader, never at library load time.
 """
 
-from . import (
-    _core,  # noqa: F401  (loads TVM and the core library)
-    pipeline,
-)
-from .errors import (
-    DuplicateRegistrationError,
-    ExtensionError,
-    ExtensionLoadError,
-    ExtensionVersionError,
-    PipelineError,
-)
-from .finder import find_extension_library
-from .loader import (
-    Extension,
-    Registration,
-    autoload,
-    describe_owner,
-    list_extensions,
-    load_extension,
-    unload_extension,
-)
+import sys
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "DuplicateRegistrationError",
@@ -38,6 +18,7 @@ __all__ = [
     "ExtensionVersionError",
     "PipelineError",
     "Registration",
+    "__version__",
     "autoload",
     "describe_owner",
     "find_extension_library",
@@ -47,4 +28,32 @@ __all__ = [
     "unload_extension",
 ]
 
-autoload()
+
+# `python -m tvm_extend --cmake-dir` must stay fast and work even when an installed extension
+# is broken, so it skips importing TVM; sys.argv[0] is "-m" while Python locates the module.
+_RUN_AS_MAIN = bool(sys.argv) and sys.argv[0] == "-m"
+
+if not _RUN_AS_MAIN:
+    from . import (
+        _core,  # noqa: F401  (loads TVM and the core library)
+        pipeline,
+    )
+    from .errors import (
+        DuplicateRegistrationError,
+        ExtensionError,
+        ExtensionLoadError,
+        ExtensionVersionError,
+        PipelineError,
+    )
+    from .finder import find_extension_library
+    from .loader import (
+        Extension,
+        Registration,
+        autoload,
+        describe_owner,
+        list_extensions,
+        load_extension,
+        unload_extension,
+    )
+
+    autoload()

@@ -23,5 +23,5 @@ class PipelineError(ValueError):
     """A pipeline cannot be derived: unknown base or anchor pass, or a bad insertion."""
 
 
-for _cls in (ExtensionLoadError, ExtensionVersionError, DuplicateRegistrationError):
+for _cls in (ExtensionLoadError, ExtensionVersionError, DuplicateRegistrationError, PipelineError):
     tvm_ffi.register_error(_cls.__name__, _cls)

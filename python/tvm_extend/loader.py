@@ -9,7 +9,7 @@ import warnings
 import tvm_ffi
 
 from . import _core
-from .errors import ExtensionError, ExtensionLoadError
+from .errors import ExtensionLoadError
 from .finder import find_extension_library
 
 AUTOLOAD_GROUP = "tvm_extend.extensions"
@@ -75,7 +75,7 @@ class Extension:
 
 
 def _looks_like_path(text: str) -> bool:
-    return os.sep in text or text.endswith(".so") or os.path.isfile(text)
+    return os.sep in text or text.endswith(".so") or os.path.exists(text)
 
 
 def load_extension(path_or_package: str | os.PathLike) -> Extension:
@@ -124,10 +124,11 @@ def autoload() -> list[Extension]:
     loaded = []
     for ep in entry_points(group=AUTOLOAD_GROUP):
         try:
-            loaded.append(load_extension(ep.value))
-        except (ExtensionError, OSError) as err:
+            loaded.append(load_extension(ep.module))
+        except Exception as err:  # noqa: BLE001  (one broken extension must not break import)
             warnings.warn(
-                f"tvm_extend: autoload of extension '{ep.name}' ({ep.value}) failed: {err}",
+                f"tvm_extend: autoload of extension '{ep.name}' ({ep.value}) failed: "
+                f"{type(err).__name__}: {err}",
                 RuntimeWarning,
                 stacklevel=2,
             )

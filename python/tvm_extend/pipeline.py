@@ -34,6 +34,7 @@ class Insertion:
     pass_: object
     where: str  # "before" or "after"
     occurrence: int = 1
+    optional: bool = False  # skip, instead of failing, when the anchor is absent
 
     def make_pass(self) -> tvm.transform.Pass:
         spec = self.pass_
@@ -56,28 +57,45 @@ class Insertion:
         return made
 
 
-def before(anchor: str, pass_, occurrence: int = 1) -> Insertion:
-    """Insert ``pass_`` (a Pass, a factory, or a global name) before pass ``anchor``."""
-    return Insertion(anchor, pass_, "before", occurrence)
+def before(anchor: str, pass_, occurrence: int = 1, optional: bool = False) -> Insertion:
+    """Insert ``pass_`` (a Pass, a factory, or a global name) before pass ``anchor``. With
+    ``optional=True`` the insertion is skipped when the anchor is not in the pipeline (some
+    passes run only under some PassContext configs)."""
+    return Insertion(anchor, pass_, "before", occurrence, optional)
 
 
-def after(anchor: str, pass_, occurrence: int = 1) -> Insertion:
-    """Insert ``pass_`` (a Pass, a factory, or a global name) after pass ``anchor``."""
-    return Insertion(anchor, pass_, "after", occurrence)
+def after(anchor: str, pass_, occurrence: int = 1, optional: bool = False) -> Insertion:
+    """Insert ``pass_`` (a Pass, a factory, or a global name) after pass ``anchor``; see
+    :func:`before` for ``optional``."""
+    return Insertion(anchor, pass_, "after", occurrence, optional)
 
 
 _capture_lock = threading.RLock()  # a derived pipeline may derive from another
 
 
 class _SequentialRecorder:
-    """Stands in for tvm.transform.Sequential while a base pipeline builds its pass list."""
+    """Stands in for tvm.transform.Sequential while a base pipeline builds its pass list.
 
-    def __init__(self, store: list):
+    Only the capturing thread is recorded; any other thread that builds a Sequential meanwhile
+    gets a real one, and ``isinstance`` checks against it keep working.
+    """
+
+    def __init__(self, store: list, original):
         self._store = store
+        self._original = original
+        self._thread = threading.get_ident()
 
     def __call__(self, passes=None, *args, **kwargs):
+        if threading.get_ident() != self._thread:
+            return self._original(passes, *args, **kwargs)
         self._store.append(list(passes or []))
         return lambda mod: mod
+
+    def __instancecheck__(self, obj):
+        return isinstance(obj, self._original)
+
+    def __getattr__(self, name):
+        return getattr(self._original, name)
 
 
 def _resolve_base(base: str):
@@ -105,7 +123,7 @@ def base_passes(base: str = "default", **kwargs) -> list:
     )
     with _capture_lock, quiet:
         original = tvm.ir.transform.Sequential
-        tvm.ir.transform.Sequential = _SequentialRecorder(recorded)
+        tvm.ir.transform.Sequential = _SequentialRecorder(recorded, original)
         try:
             pipeline_pass(tvm.IRModule({}))
         finally:
@@ -118,7 +136,7 @@ def base_passes(base: str = "default", **kwargs) -> list:
     return recorded[0]
 
 
-def _find_anchor(names: list[str], ins: Insertion) -> int:
+def _find_anchor(names: list[str], ins: Insertion) -> int | None:
     exact = [i for i, n in enumerate(names) if n == ins.anchor]
     hits = exact or [i for i, n in enumerate(names) if n.rsplit(".", 1)[-1] == ins.anchor]
     if not exact and len({names[i] for i in hits}) > 1:
@@ -127,6 +145,8 @@ def _find_anchor(names: list[str], ins: Insertion) -> int:
             "give the full pass name"
         )
     if len(hits) < ins.occurrence:
+        if ins.optional:
+            return None
         raise PipelineError(
             f"cannot insert {ins.where} '{ins.anchor}' (occurrence {ins.occurrence}): the "
             f"pipeline has {len(hits)} such pass(es). Its passes are: {', '.join(names)}"
@@ -142,6 +162,8 @@ def derive_passes(base_list: Sequence, insert: Sequence[Insertion]) -> list:
     after_at: dict[int, list] = {}
     for ins in insert:
         index = _find_anchor(names, ins)
+        if index is None:
+            continue
         (before_at if ins.where == "before" else after_at).setdefault(index, []).append(
             ins.make_pass()
         )
@@ -163,7 +185,14 @@ class DerivedPipeline:
 
     def passes(self, **kwargs) -> list:
         """The passes this pipeline runs under the current PassContext."""
-        return derive_passes(base_passes(self.base, **kwargs), self.insert)
+        try:
+            return derive_passes(base_passes(self.base, **kwargs), self.insert)
+        except PipelineError as err:
+            config = dict(tvm.transform.PassContext.current().config.items())
+            raise PipelineError(
+                f"pipeline '{self.name}' (derived from '{self.base}') under PassContext config "
+                f"{config or '{}'}: {err}"
+            ) from None
 
     def __call__(self, **kwargs):
         _, finalize_host, finalize_device = _resolve_base(self.base)(**kwargs)
@@ -181,14 +210,27 @@ def register(name: str, base: str = "default", insert: Sequence[Insertion] = ())
     """Register pipeline ``name`` for ``tvm.compile(..., tir_pipeline=name)``.
 
     The anchors are checked now against the base pipeline under the current PassContext; an
-    unknown anchor or base raises :class:`PipelineError` and registers nothing.
+    unknown anchor or base, or a name that is taken, raises :class:`PipelineError` and registers
+    nothing. An anchor that only some configs have should be marked ``optional=True``; otherwise
+    compiling under a config without it raises a :class:`PipelineError` naming the config.
     """
-    if name in ("default", "s_tir", "tirx") or name == base:
+    if name == "default" or name == base:
         raise PipelineError(f"cannot replace TVM's own pipeline '{name}'")
+    existing = _tir_pipelines.PIPELINE_MAP.get(name)
+    if existing is not None:
+        owner = (
+            f"tvm_extend.pipeline (derived from '{existing.base}')"
+            if isinstance(existing, DerivedPipeline)
+            else f"{getattr(existing, '__module__', '?')}.{getattr(existing, '__qualname__', '?')}"
+        )
+        raise PipelineError(
+            f"cannot register pipeline '{name}': the name is already registered by {owner}; "
+            "unregister it first or choose another name"
+        )
     derived = DerivedPipeline(name, base, tuple(insert))
     names = [p.info.name for p in base_passes(base)]
     for ins in derived.insert:
-        _find_anchor(names, ins)
+        _find_anchor(names, ins)  # raises for a required anchor that is absent
     _tir_pipelines.register_tir_pipeline(name, derived)
     return derived
 

@@ -7,19 +7,19 @@
 #include <tvm/ffi/c_api.h>
 #include <tvm/ffi/error.h>
 #include <tvm/ffi/function.h>
+#include <tvm/ffi/string.h>
 #include <tvm_extend/abi/version.h>
 #include <tvm_extend/extension/abi.h>
 #include <tvm_extend/extension/loader.h>
 
 #include <climits>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tvm_extend {
@@ -28,9 +28,23 @@ namespace {
 using tvm::ffi::Error;
 using tvm::ffi::Function;
 
+/*! \brief Identity of a library file, to notice a rebuilt file at an already mapped path. */
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileIdentity& o) const {
+    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
+  }
+};
+
 struct LoadedExtension {
   ExtensionRecord record;
   void* handle = nullptr;
+  FileIdentity file;
+  /*! \brief The function objects this extension registered, to unregister only its own. */
+  std::vector<Function> functions;
 };
 
 struct LoaderState {
@@ -55,20 +69,32 @@ std::string CanonicalPath(const std::string& path) {
   return buf;
 }
 
-bool IsRegularFile(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+FileIdentity Identify(const struct stat& st) {
+  FileIdentity id;
+  id.device = st.st_dev;
+  id.inode = st.st_ino;
+  id.size = st.st_size;
+  id.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return id;
 }
 
 std::string ExtensionLabel(const ExtensionRecord& r) {
   return "extension '" + r.name + "' " + r.version + " (" + r.path + ")";
 }
 
-std::optional<Function> LookupGlobal(const std::string& name) { return Function::GetGlobal(name); }
-
 void RemoveGlobal(const std::string& name) {
   static Function remove = Function::GetGlobalRequired("ffi.FunctionRemoveGlobal");
   remove(name);
+}
+
+std::vector<std::string> ListGlobalNames() {
+  static Function list = Function::GetGlobalRequired("ffi.FunctionListGlobalNamesFunctor");
+  Function names = list().cast<Function>();
+  int64_t count = names(int64_t{-1}).cast<int64_t>();
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) out.push_back(names(i).cast<tvm::ffi::String>());
+  return out;
 }
 
 std::string OwnerOfLiveFunction(const std::string& global_name, const Function& f) {
@@ -83,6 +109,7 @@ std::string OwnerOfLiveFunction(const std::string& global_name, const Function& 
       base.rfind("libtvm.", 0) == 0) {
     return "TVM " + abi::RunningTVMVersion() + " (" + lib + ")";
   }
+  if (base.rfind("libtvm_extend", 0) == 0) return "the tvm-extend core (" + lib + ")";
   if (base.rfind("libtvm_ffi", 0) == 0 || base.rfind("core.", 0) == 0) {
     // Functions made through TVMFFIFunctionCreate (Python's register_global_func, other
     // language bindings) are cells of tvm-ffi itself.
@@ -96,7 +123,7 @@ std::string OwnerOfLiveFunction(const std::string& global_name, const Function& 
 std::string DescribeOwnerLocked(LoaderState& state, const std::string& name) {
   auto it = state.owner.find(name);
   if (it != state.owner.end()) return ExtensionLabel(state.loaded[it->second]->record);
-  std::optional<Function> f = LookupGlobal(name);
+  std::optional<Function> f = Function::GetGlobal(name);
   if (!f.has_value()) return "";
   return OwnerOfLiveFunction(name, *f);
 }
@@ -112,13 +139,21 @@ const char* KindName(int32_t kind) {
   }
 }
 
-// Every check that can refuse the extension, before anything registers.
+// Every check that can refuse the extension on its names, before anything registers.
 void CheckRegistrations(LoaderState& state, const ExtensionRecord& record) {
-  std::set<std::string> seen;
   const std::string prefix = record.name + ".";
+  // The namespace must not be one that TVM, Python or a library outside tvm-extend uses.
+  for (const std::string& existing : ListGlobalNames()) {
+    if (existing.compare(0, prefix.size(), prefix) != 0 || state.owner.count(existing)) continue;
+    Fail("DuplicateRegistrationError",
+         "cannot load " + ExtensionLabel(record) + ": its namespace '" + prefix +
+             "' is already used by " + DescribeOwnerLocked(state, existing) + " (e.g. '" +
+             existing + "'). Give the extension a name of its own in TVM_EXTEND_EXTENSION.");
+  }
+  std::set<std::string> seen;
   for (const RegistrationRecord& reg : record.registrations) {
     if (reg.name.size() <= prefix.size() || reg.name.compare(0, prefix.size(), prefix) != 0) {
-      Fail("DuplicateRegistrationError",
+      Fail("ExtensionLoadError",
            "cannot load " + ExtensionLabel(record) + ": the global name '" + reg.name + "' (" +
                reg.source + ") does not start with '" + prefix +
                "'; an extension's global names start with its own name, so that two extensions "
@@ -168,27 +203,49 @@ ExtensionRecord ReadRecord(const TVMExtendExtensionInfo* info, const std::string
 }
 
 // Registers the created functions, removing the ones already set if one fails.
-void RegisterAll(const ExtensionRecord& record, std::vector<TVMFFIObjectHandle>* handles) {
+std::vector<Function> RegisterAll(const ExtensionRecord& record,
+                                  std::vector<TVMFFIObjectHandle>* handles) {
+  std::vector<Function> functions;
+  for (TVMFFIObjectHandle h : *handles) {
+    functions.push_back(tvm::ffi::detail::ObjectUnsafe::ObjectRefFromObjectPtr<Function>(
+        tvm::ffi::detail::ObjectUnsafe::ObjectPtrFromOwned<tvm::ffi::Object>(
+            static_cast<TVMFFIObject*>(h))));
+  }
+  handles->clear();
   size_t done = 0;
   std::string failure;
-  for (; done < handles->size(); ++done) {
+  for (; done < functions.size(); ++done) {
     const std::string& name = record.registrations[done].name;
     TVMFFIByteArray name_arr{name.data(), name.size()};
-    if (TVMFFIFunctionSetGlobal(&name_arr, (*handles)[done], 0) != 0) {
+    auto* handle = const_cast<tvm::ffi::FunctionObj*>(functions[done].get());
+    if (TVMFFIFunctionSetGlobal(&name_arr, handle, 0) != 0) {
       failure = "registering '" + name +
                 "' failed: " + tvm::ffi::detail::MoveFromSafeCallRaised().message();
       break;
     }
   }
-  if (done < handles->size()) {
-    for (size_t i = 0; i < done; ++i) RemoveGlobal(record.registrations[i].name);
-  }
-  for (TVMFFIObjectHandle h : *handles) TVMFFIObjectDecRef(h);
-  handles->clear();
   if (!failure.empty()) {
-    Fail("ExtensionLoadError", "cannot load " + ExtensionLabel(record) + ": " + failure +
-                                   ". Nothing of the extension stays registered.");
+    for (size_t i = 0; i < done; ++i) RemoveGlobal(record.registrations[i].name);
+    Fail("ExtensionLoadError", "cannot load " + ExtensionLabel(record) + ": " + failure + ". The " +
+                                   std::to_string(done) +
+                                   " name(s) registered before it were removed again; nothing "
+                                   "of the extension stays registered.");
   }
+  return functions;
+}
+
+// Unregisters what `ext` registered, leaving names that someone else has taken over since.
+void UnregisterLocked(LoaderState& state, LoadedExtension& ext) {
+  for (size_t i = 0; i < ext.record.registrations.size(); ++i) {
+    const std::string& name = ext.record.registrations[i].name;
+    std::optional<Function> current = Function::GetGlobal(name);
+    if (current.has_value() && i < ext.functions.size() && current->same_as(ext.functions[i])) {
+      RemoveGlobal(name);
+    }
+    state.owner.erase(name);
+  }
+  ext.functions.clear();
+  ext.record.active = false;
 }
 
 }  // namespace
@@ -196,12 +253,37 @@ void RegisterAll(const ExtensionRecord& record, std::vector<TVMFFIObjectHandle>*
 ExtensionRecord LoadExtension(const std::string& path_in) {
   LoaderState& state = State();
   std::lock_guard<std::mutex> lock(state.mutex);
-  if (!IsRegularFile(path_in)) {
-    Fail("ExtensionLoadError", "cannot load extension: no such file '" + path_in + "'");
+  struct stat st;
+  if (stat(path_in.c_str(), &st) != 0) {
+    Fail("ExtensionLoadError", "cannot load extension: no such file '" + path_in +
+                                   "'. Check the path, or give the extension's package name.");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    Fail("ExtensionLoadError", "cannot load extension '" + path_in +
+                                   "': it is a directory or a special file, not a library "
+                                   "(lib<name>.so)");
   }
   const std::string path = CanonicalPath(path_in);
+  const FileIdentity file = Identify(st);
+  LoadedExtension* previous = nullptr;
   for (const auto& ext : state.loaded) {
-    if (ext->record.path == path && ext->record.active) return ext->record;
+    if (ext->record.path != path) continue;
+    if (ext->record.active) {
+      if (ext->file == file) return ext->record;
+      Fail("ExtensionLoadError",
+           "cannot load '" + path + "': the file changed since " + ExtensionLabel(ext->record) +
+               " was loaded from it, and the old library is still in use. Unload it first "
+               "(tvm_extend.unload_extension('" +
+               ext->record.name + "')).");
+    }
+    previous = ext.get();
+  }
+  if (previous != nullptr && !(previous->file == file)) {
+    // dlopen would hand back the library still mapped at this path, i.e. the old code.
+    Fail("ExtensionLoadError",
+         "cannot load '" + path + "': it was rebuilt after " + ExtensionLabel(previous->record) +
+             " was loaded from it, and a library cannot be mapped twice from one path in a "
+             "process. Load the new build from another path.");
   }
   dlerror();
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -253,8 +335,7 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
   for (const auto& ext : state.loaded) {
     if (ext->record.name == record.name && ext->record.active) {
       Fail("DuplicateRegistrationError", "cannot load " + ExtensionLabel(record) +
-                                             ": an extension of the same name is "
-                                             "already loaded: " +
+                                             ": an extension of the same name is already loaded: " +
                                              ExtensionLabel(ext->record) + ".");
     }
   }
@@ -262,19 +343,27 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
   std::vector<TVMFFIObjectHandle> handles(record.registrations.size(), nullptr);
   if (!handles.empty() && info->create_functions(handles.data()) != 0) {
     Error e = tvm::ffi::detail::MoveFromSafeCallRaised();
-    std::string why = e.kind() + ": " + e.message();
-    Fail("ExtensionLoadError", "cannot load " + ExtensionLabel(record) + ": " + why +
-                                   ". Nothing of the extension was registered.");
+    Fail("ExtensionLoadError", "cannot load " + ExtensionLabel(record) + ": " + e.kind() + ": " +
+                                   e.message() + ". Nothing of the extension was registered.");
   }
-  RegisterAll(record, &handles);
+  std::vector<Function> functions = RegisterAll(record, &handles);
 
   guard.keep = true;
-  auto loaded = std::make_unique<LoadedExtension>();
-  loaded->record = record;
-  loaded->handle = handle;
-  size_t index = state.loaded.size();
+  LoadedExtension* slot = previous;
+  if (slot == nullptr) {
+    state.loaded.push_back(std::make_unique<LoadedExtension>());
+    slot = state.loaded.back().get();
+  } else {
+    dlclose(handle);  // the earlier load's reference keeps the library mapped
+    handle = slot->handle;
+  }
+  size_t index = 0;
+  while (state.loaded[index].get() != slot) ++index;
+  slot->record = record;
+  slot->handle = handle;
+  slot->file = file;
+  slot->functions = std::move(functions);
   for (const RegistrationRecord& reg : record.registrations) state.owner[reg.name] = index;
-  state.loaded.push_back(std::move(loaded));
   return record;
 }
 
@@ -290,13 +379,10 @@ void UnloadExtension(const std::string& name) {
   LoaderState& state = State();
   std::lock_guard<std::mutex> lock(state.mutex);
   for (auto& ext : state.loaded) {
-    if (ext->record.name != name || !ext->record.active) continue;
-    for (const RegistrationRecord& reg : ext->record.registrations) {
-      RemoveGlobal(reg.name);
-      state.owner.erase(reg.name);
+    if (ext->record.name == name && ext->record.active) {
+      UnregisterLocked(state, *ext);
+      return;
     }
-    ext->record.active = false;
-    return;
   }
   Fail("ExtensionLoadError", "cannot unload extension '" + name + "': it is not loaded");
 }

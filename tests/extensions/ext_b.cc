@@ -26,3 +26,8 @@ TVM_EXTEND_REGISTER_FUNC("ext_b.add_one", AddOne);
 TVM_EXTEND_REGISTER_FUNC("ext_b.greet", Greet);
 TVM_EXTEND_REGISTER_FUNC("ext_b.pass_runs", PassRuns);
 TVM_EXTEND_REGISTER_PRIM_FUNC_PASS("ext_b.transform.CountRuns", CountRuns, 0);
+// A capturing lambda whose text holds commas, straight in the macro.
+TVM_EXTEND_REGISTER_FUNC("ext_b.weighted_sum",
+                         [scale = int64_t{10}, bias = int64_t{1}](int64_t a, int64_t b) {
+                           return scale * a + b + bias;
+                         });

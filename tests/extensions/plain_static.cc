@@ -5,6 +5,5 @@
 #include <cstdint>
 
 TVM_FFI_STATIC_INIT_BLOCK() {
-  tvm::ffi::reflection::GlobalDef().def("tirx.transform.StmtSimplify",
-                                        [](int64_t x) { return x; });
+  tvm::ffi::reflection::GlobalDef().def("tirx.transform.StmtSimplify", [](int64_t x) { return x; });
 }

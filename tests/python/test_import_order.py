@@ -76,3 +76,75 @@ def test_command_line():
 
     assert tvm_version == tvm.__version__
     assert include_dir.endswith("include")
+
+
+def test_a_broken_installed_extension_does_not_break_import(tmp_path):
+    """An entry point whose package raises on import, one in `pkg:attr` form, and one naming a
+    package without a library: import tvm_extend warns and goes on; --cmake-dir still works."""
+    dist = tmp_path / "broken_ext-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-ext\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[tvm_extend.extensions]\n"
+        "broken = parentpkg.sub\n"
+        "attr_form = my_custom_pass:extension\n"
+        "nolib = emptypkg\n"
+    )
+    (tmp_path / "parentpkg").mkdir()
+    (tmp_path / "parentpkg" / "__init__.py").write_text("raise RuntimeError('boom in parent')\n")
+    (tmp_path / "emptypkg").mkdir()
+    (tmp_path / "emptypkg" / "__init__.py").write_text("")
+    env = {"PYTHONPATH": str(tmp_path)}
+    result = run_python(
+        """
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import tvm_extend
+        for w in caught:
+            print("WARN", w.message)
+        print(sorted(e.name for e in tvm_extend.list_extensions()))
+        """,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "autoload of extension 'broken' (parentpkg.sub) failed" in out
+    assert "autoload of extension 'nolib' (emptypkg) failed" in out and "libemptypkg.so" in out
+    assert "attr_form" not in out  # `pkg:attr` loads the package's library
+    assert "['my_custom_pass']" in out
+    cmake = run_python(
+        "import subprocess, sys; print(subprocess.run([sys.executable, '-m', 'tvm_extend', "
+        "'--cmake-dir'], capture_output=True, text=True, check=True).stdout)",
+        env=env,
+    )
+    assert cmake.returncode == 0 and cmake.stdout.strip().endswith("share/cmake/tvm_extend")
+
+
+def test_cmake_dir_does_not_import_tvm():
+    result = run_python(
+        """
+        import runpy, sys
+        sys.argv = ["-m", "--cmake-dir"]
+        runpy.run_module("tvm_extend", run_name="__main__", alter_sys=True)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    probe = run_python(
+        "import subprocess, sys; r = subprocess.run([sys.executable, '-X', 'importtime', '-m', "
+        "'tvm_extend', '--cmake-dir'], capture_output=True, text=True, check=True); "
+        "print('tvm_ffi' in r.stderr, ' tvm\\n' in r.stderr or '| tvm\\n' in r.stderr)"
+    )
+    assert probe.stdout.split() == ["False", "False"], probe.stdout + probe.stderr
+
+
+def test_example_transform_submodule_as_in_the_seed():
+    result = run_python(
+        """
+        import tvm, my_custom_pass
+        p = my_custom_pass.transform.MulDivToShift()
+        print(p.info.name)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "my_custom_pass.transform.MulDivToShift"

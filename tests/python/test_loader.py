@@ -104,22 +104,23 @@ def test_same_extension_from_two_files_names_both_owners(test_extensions):
     assert tvm.get_global_func("dup.f")() == 1
 
 
-def test_clash_with_tvm_names_tvm_as_owner(test_extensions):
+def test_namespace_of_tvm_names_tvm_as_owner(test_extensions):
     with pytest.raises(tvm_extend.DuplicateRegistrationError) as info:
         tvm_extend.load_extension(lib(test_extensions, "tvm_clash"))
     message = str(info.value)
-    assert "'tirx.transform.StmtSimplify' is already registered by TVM" in message
-    assert "libtvm_compiler.so" in message and "libtvm_clash.so" in message
+    assert "extension 'tirx' 6.6.6" in message and "libtvm_clash.so" in message
+    assert "namespace 'tirx.' is already used by TVM" in message
+    assert "libtvm_compiler.so" in message
     # TVM's own pass is untouched.
     assert isinstance(tvm.tirx.transform.StmtSimplify(), tvm.transform.Pass)
 
 
-def test_clash_with_a_python_function(test_extensions):
+def test_namespace_taken_by_a_python_function(test_extensions):
     tvm_ffi.register_global_func("pyreg.taken", lambda: "python")
     try:
         with pytest.raises(
             tvm_extend.DuplicateRegistrationError,
-            match="'pyreg.taken' is already registered by a Python function",
+            match="namespace 'pyreg.' is already used by a Python function.*'pyreg.taken'",
         ):
             tvm_extend.load_extension(lib(test_extensions, "pyreg"))
         assert tvm.get_global_func("pyreg.taken")() == "python"
@@ -129,7 +130,7 @@ def test_clash_with_a_python_function(test_extensions):
 
 def test_name_outside_the_extension_prefix(test_extensions):
     with pytest.raises(
-        tvm_extend.DuplicateRegistrationError,
+        tvm_extend.ExtensionLoadError,
         match="'somebody_else.name'.*does not start with 'bad_prefix.'",
     ):
         tvm_extend.load_extension(lib(test_extensions, "bad_prefix"))
@@ -184,6 +185,8 @@ def test_unload_removes_names_and_reload_restores(test_extensions, tmp_path):
     assert not [e for e in tvm_extend.list_extensions() if e.path == ext.path][0].active
     tvm_extend.load_extension(str(path))
     assert tvm.get_global_func("dup.f")() == 1
+    # Reloading an unchanged file reuses its entry instead of adding one.
+    assert [e.path for e in tvm_extend.list_extensions()].count(ext.path) == 1
     with pytest.raises(tvm_extend.ExtensionLoadError, match="'nope': it is not loaded"):
         tvm_extend.unload_extension("nope")
 
@@ -228,3 +231,90 @@ def test_plain_static_registration_kills_the_process_but_ours_does_not(test_exte
     )
     assert ours.returncode == 0, ours.stderr
     assert "refused:" in ours.stdout and ours.stdout.strip().endswith("survived")
+
+
+def test_registration_failing_midway_rolls_back(test_extensions):
+    """The factory of racy.b registers racy.c behind the loader's back, so registering racy.c
+    fails after racy.a and racy.b were set: both must be removed again."""
+    with pytest.raises(tvm_extend.ExtensionLoadError) as info:
+        tvm_extend.load_extension(lib(test_extensions, "racy"))
+    message = str(info.value)
+    assert "registering 'racy.c' failed" in message
+    assert "The 2 name(s) registered before it were removed again" in message
+    assert not registered("racy.a") and not registered("racy.b")
+    assert "racy" not in {e.name for e in tvm_extend.list_extensions()}
+
+
+def test_built_against_a_newer_tvm_ffi_abi(test_extensions):
+    with pytest.raises(tvm_extend.ExtensionVersionError) as info:
+        tvm_extend.load_extension(lib(test_extensions, "other_ffi"))
+    message = str(info.value)
+    assert "built against the tvm-ffi C ABI 0.1.99" in message
+    assert "running tvm-ffi C ABI is 0.1." in message
+    assert not registered("other_ffi.f")
+
+
+def test_non_std_exceptions_do_not_kill_the_process(test_extensions):
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="odd_factory.b .*not a std::exception"):
+        tvm_extend.load_extension(lib(test_extensions, "odd_factory"))
+    assert not registered("odd_factory.a")
+    ext = tvm_extend.load_extension(lib(test_extensions, "odd_throws"))
+    x = tvm.tirx.Var("x", "int32")
+    mod = tvm.IRModule({"main": tvm.tirx.PrimFunc([x], tvm.tirx.Evaluate(x))})
+    with pytest.raises(
+        RuntimeError, match="pass odd_throws.transform.ThrowsInt failed: an exception that is"
+    ):
+        ext["transform.ThrowsInt"]()(mod)
+
+
+def test_pass_returning_the_wrong_type_is_named(test_extensions):
+    ext = tvm_extend.load_extension(lib(test_extensions, "odd_throws"))
+    x = tvm.tirx.Var("x", "int32")
+    mod = tvm.IRModule({"main": tvm.tirx.PrimFunc([x], tvm.tirx.Evaluate(x))})
+    with pytest.raises(
+        TypeError,
+        match="pass odd_throws.transform.ReturnsModule returned "
+        "ir.IRModule; a PrimFunc pass must return a tirx.PrimFunc",
+    ):
+        ext["transform.ReturnsModule"]()(mod)
+
+
+def test_lambda_with_commas_in_the_macro(test_extensions):
+    ext = tvm_extend.load_extension(lib(test_extensions, "ext_b"))
+    assert ext["weighted_sum"](2, 3) == 24
+
+
+def test_directory_is_not_a_library(tmp_path):
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="is a directory"):
+        tvm_extend.load_extension(str(tmp_path))
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="is a directory"):
+        tvm_extend.load_extension(".")
+
+
+def test_rebuilt_library_at_a_loaded_path_is_refused(test_extensions, tmp_path):
+    path = tmp_path / "libswap.so"
+    shutil.copy(lib(test_extensions, "dup_two"), path)
+    if registered("dup.f"):
+        tvm_extend.unload_extension("dup")
+    tvm_extend.load_extension(str(path))
+    tvm_extend.unload_extension("dup")
+    # Another library now sits at the same path: dlopen would return the old code.
+    path.unlink()
+    shutil.copy(lib(test_extensions, "ext_b"), path)
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="rebuilt after extension 'dup'"):
+        tvm_extend.load_extension(str(path))
+
+
+def test_unload_leaves_a_name_someone_else_took_over(test_extensions, tmp_path):
+    path = tmp_path / "libdup_two.so"
+    shutil.copy(lib(test_extensions, "dup_two"), path)
+    if registered("dup.f"):
+        tvm_extend.unload_extension("dup")
+    tvm_extend.load_extension(str(path))
+    tvm_ffi.remove_global_func("dup.f")
+    tvm_ffi.register_global_func("dup.f", lambda: "python")
+    try:
+        tvm_extend.unload_extension("dup")
+        assert tvm.get_global_func("dup.f")() == "python"
+    finally:
+        tvm_ffi.remove_global_func("dup.f")

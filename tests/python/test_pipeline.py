@@ -136,3 +136,78 @@ def test_instruments_see_each_pass_once_and_config_is_honoured():
         assert "tirx.CommonSubexprElim" in pipeline.pass_names("test_instr")
     finally:
         pipeline.unregister("test_instr")
+
+
+def test_config_dependent_anchor_fails_clearly_or_is_optional():
+    with tvm.transform.PassContext(config={"tirx.use_async_copy": True}):
+        pipeline.register(
+            "test_async",
+            insert=[pipeline.after("s_tir.LowerAsyncDMA", my_custom_pass.MulDivToShift)],
+        )
+        assert "my_custom_pass.transform.MulDivToShift" in pipeline.pass_names("test_async")
+    pipeline.register(
+        "test_async_opt",
+        insert=[pipeline.after("s_tir.LowerAsyncDMA", my_custom_pass.MulDivToShift, optional=True)],
+    )
+    try:
+
+        @T.prim_func
+        def f(A: T.Buffer((8,), "int32")):
+            for i in range(8):
+                A[i] = A[i] * 4
+
+        with pytest.raises(tvm_extend.PipelineError) as info:
+            tvm.compile(f, target="llvm", tir_pipeline="test_async")
+        message = str(info.value)
+        assert "pipeline 'test_async' (derived from 'default')" in message
+        assert "s_tir.LowerAsyncDMA" in message and "PassContext config" in message
+        # The optional insertion is skipped where its anchor is absent.
+        assert tvm.compile(f, target="llvm", tir_pipeline="test_async_opt") is not None
+        assert "my_custom_pass.transform.MulDivToShift" not in pipeline.pass_names("test_async_opt")
+    finally:
+        pipeline.unregister("test_async")
+        pipeline.unregister("test_async_opt")
+
+
+def test_register_refuses_a_taken_name():
+    with pytest.raises(tvm_extend.PipelineError, match="'adreno'.*already registered by"):
+        pipeline.register("adreno", base="s_tir")
+    pipeline.register("test_taken")
+    try:
+        with pytest.raises(tvm_extend.PipelineError, match="already registered by tvm_extend"):
+            pipeline.register("test_taken")
+    finally:
+        pipeline.unregister("test_taken")
+
+
+def test_deriving_is_safe_while_other_threads_build_sequentials():
+    import threading
+
+    @T.prim_func
+    def f(A: T.Buffer((8,), "int32")):
+        for i in range(8):
+            A[i] = A[i] * 4
+
+    mod = tvm.IRModule({"main": f})
+    errors, untransformed = [], []
+    stop = threading.Event()
+
+    def derive():
+        try:
+            while not stop.is_set():
+                assert len(pipeline.pass_names("default")) > 30
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    thread = threading.Thread(target=derive)
+    thread.start()
+    try:
+        for _ in range(1500):
+            seq = tvm.transform.Sequential([my_custom_pass.MulDivToShift()])
+            assert isinstance(seq, tvm.transform.Sequential)
+            if "<<" not in seq(mod).script():
+                untransformed.append(1)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors and not untransformed

@@ -28,6 +28,14 @@
 package; it records the TVM and tvm-ffi versions the library is built against."
 #endif
 
+// The tvm-ffi C ABI recorded in the stamp: the headers' own, unless the build overrides it (the
+// CMake variable TVM_EXTEND_OVERRIDE_FFI_ABI_VERSION, which exists to test the loader's refusal).
+#ifndef TVM_EXTEND_BUILT_FFI_ABI_MAJOR
+#define TVM_EXTEND_BUILT_FFI_ABI_MAJOR TVM_FFI_VERSION_MAJOR
+#define TVM_EXTEND_BUILT_FFI_ABI_MINOR TVM_FFI_VERSION_MINOR
+#define TVM_EXTEND_BUILT_FFI_ABI_PATCH TVM_FFI_VERSION_PATCH
+#endif
+
 #define TVM_EXTEND_STRINGIFY_IMPL(x) #x
 #define TVM_EXTEND_STRINGIFY(x) TVM_EXTEND_STRINGIFY_IMPL(x)
 #define TVM_EXTEND_CONCAT_IMPL(a, b) a##b
@@ -43,82 +51,86 @@ package; it records the TVM and tvm-ffi versions the library is built against."
 
 // Hidden visibility keeps this state private to each extension library even when several
 // libraries built from these headers share one process.
+#pragma GCC visibility push(hidden)
 namespace tvm_extend {
-namespace detail __attribute__((visibility("hidden"))) {
+namespace detail {
 
-  /*! \brief One collected registration: what the loader sees, and how to make the function. */
-  struct PendingRegistration {
-    TVMExtendRegistrationInfo info;
-    std::function<tvm::ffi::Function()> create;
-  };
+/*! \brief One collected registration: what the loader sees, and how to make the function. */
+struct PendingRegistration {
+  TVMExtendRegistrationInfo info;
+  std::function<tvm::ffi::Function()> create;
+};
 
-  /*! \brief The registrations of this library, in declaration order. */
-  inline std::vector<PendingRegistration>& PendingRegistrations() {
-    static std::vector<PendingRegistration> pending;
-    return pending;
+/*! \brief The registrations of this library, in declaration order. */
+inline std::vector<PendingRegistration>& PendingRegistrations() {
+  static std::vector<PendingRegistration> pending;
+  return pending;
+}
+
+/*! \brief Appends to PendingRegistrations() from a static initializer; never touches TVM. */
+struct Registrar {
+  Registrar(const char* name, TVMExtendRegistrationKind kind, int opt_level, const char* file,
+            int line, std::function<tvm::ffi::Function()> create) {
+    PendingRegistrations().push_back(PendingRegistration{
+        TVMExtendRegistrationInfo{name, kind, opt_level, file, line}, std::move(create)});
   }
+};
 
-  /*! \brief Appends to PendingRegistrations() from a static initializer; never touches TVM. */
-  struct Registrar {
-    Registrar(const char* name, TVMExtendRegistrationKind kind, int opt_level, const char* file,
-              int line, std::function<tvm::ffi::Function()> create) {
-      PendingRegistrations().push_back(PendingRegistration{
-          TVMExtendRegistrationInfo{name, kind, opt_level, file, line}, std::move(create)});
+/*! \brief Builds every function object, or none: the C side of create_functions. */
+inline int CreateFunctions(TVMFFIObjectHandle* out) {
+  std::vector<PendingRegistration>& pending = PendingRegistrations();
+  size_t created = 0;
+  std::string kind = "RuntimeError";
+  std::string message = "an exception that is not a std::exception";
+  try {
+    for (; created < pending.size(); ++created) {
+      tvm::ffi::Function f = pending[created].create();
+      out[created] = tvm::ffi::detail::ObjectUnsafe::MoveObjectRefToTVMFFIObjectPtr(std::move(f));
     }
-  };
-
-  /*! \brief Builds every function object, or none: the C side of create_functions. */
-  inline int CreateFunctions(TVMFFIObjectHandle * out) {
-    std::vector<PendingRegistration>& pending = PendingRegistrations();
-    size_t created = 0;
-    try {
-      for (; created < pending.size(); ++created) {
-        tvm::ffi::Function f = pending[created].create();
-        out[created] = tvm::ffi::detail::ObjectUnsafe::MoveObjectRefToTVMFFIObjectPtr(std::move(f));
-      }
-      return 0;
-    } catch (const std::exception& err) {
-      for (size_t i = 0; i < created; ++i) {
-        TVMFFIObjectDecRef(out[i]);
-        out[i] = nullptr;
-      }
-      std::string where = std::string(pending[created].info.name) + " (" +
-                          pending[created].info.file + ":" +
-                          std::to_string(pending[created].info.line) + ")";
-      if (const auto* ffi_err = dynamic_cast<const tvm::ffi::Error*>(&err)) {
-        TVMFFIErrorSetRaisedFromCStr(ffi_err->kind().c_str(),
-                                     ("creating " + where + ": " + ffi_err->message()).c_str());
-      } else {
-        TVMFFIErrorSetRaisedFromCStr("RuntimeError",
-                                     ("creating " + where + ": " + err.what()).c_str());
-      }
-      return -1;
-    }
+    return 0;
+  } catch (const tvm::ffi::Error& err) {
+    kind = err.kind();
+    message = err.message();
+  } catch (const std::exception& err) {
+    message = err.what();
+  } catch (...) {
+    // An exception from user code that is not a std::exception must not cross the C boundary.
   }
-
-  /*! \brief Fills the record once; the registration list is complete by the time it is asked. */
-  inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const char* version) {
-    static std::vector<TVMExtendRegistrationInfo> infos;
-    static TVMExtendExtensionInfo record;
-    infos.clear();
-    for (const PendingRegistration& p : PendingRegistrations()) infos.push_back(p.info);
-    record.abi_version = TVM_EXTEND_ABI_VERSION;
-    record.name = name;
-    record.version = version;
-    record.built_tvm_version = TVM_EXTEND_BUILT_TVM_VERSION;
-    record.built_ffi_package_version = TVM_EXTEND_BUILT_FFI_VERSION;
-    record.built_ffi_abi_major = TVM_FFI_VERSION_MAJOR;
-    record.built_ffi_abi_minor = TVM_FFI_VERSION_MINOR;
-    record.built_ffi_abi_patch = TVM_FFI_VERSION_PATCH;
-    record.compiler = TVM_EXTEND_COMPILER_ID;
-    record.num_registrations = static_cast<int32_t>(infos.size());
-    record.registrations = infos.data();
-    record.create_functions = &CreateFunctions;
-    return &record;
+  for (size_t i = 0; i < created; ++i) {
+    TVMFFIObjectDecRef(out[i]);
+    out[i] = nullptr;
   }
+  const TVMExtendRegistrationInfo& info = pending[created].info;
+  std::string where =
+      std::string(info.name) + " (" + info.file + ":" + std::to_string(info.line) + ")";
+  TVMFFIErrorSetRaisedFromCStr(kind.c_str(), ("creating " + where + ": " + message).c_str());
+  return -1;
+}
 
-}  // namespace )
+/*! \brief Fills the record once; the registration list is complete by the time it is asked. */
+inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const char* version) {
+  static std::vector<TVMExtendRegistrationInfo> infos;
+  static TVMExtendExtensionInfo record;
+  infos.clear();
+  for (const PendingRegistration& p : PendingRegistrations()) infos.push_back(p.info);
+  record.abi_version = TVM_EXTEND_ABI_VERSION;
+  record.name = name;
+  record.version = version;
+  record.built_tvm_version = TVM_EXTEND_BUILT_TVM_VERSION;
+  record.built_ffi_package_version = TVM_EXTEND_BUILT_FFI_VERSION;
+  record.built_ffi_abi_major = TVM_EXTEND_BUILT_FFI_ABI_MAJOR;
+  record.built_ffi_abi_minor = TVM_EXTEND_BUILT_FFI_ABI_MINOR;
+  record.built_ffi_abi_patch = TVM_EXTEND_BUILT_FFI_ABI_PATCH;
+  record.compiler = TVM_EXTEND_COMPILER_ID;
+  record.num_registrations = static_cast<int32_t>(infos.size());
+  record.registrations = infos.data();
+  record.create_functions = &CreateFunctions;
+  return &record;
+}
+
+}  // namespace detail
 }  // namespace tvm_extend
+#pragma GCC visibility pop
 
 /*!
  * \brief Define the extension's one entry point. Use once per library, at namespace scope.
@@ -137,19 +149,20 @@ namespace detail __attribute__((visibility("hidden"))) {
  *        up TVM functions it needs). A factory that throws makes the whole load fail, and
  *        nothing of the extension stays registered.
  */
-#define TVM_EXTEND_REGISTER_FUNC_FACTORY(name, factory)                                         \
+#define TVM_EXTEND_REGISTER_FUNC_FACTORY(name, ...)                                             \
   static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
       name, kTVMExtendFunction, 0, __FILE__, __LINE__,                                          \
-      []() -> ::tvm::ffi::Function { return (factory)(); })
+      []() -> ::tvm::ffi::Function { return (__VA_ARGS__)(); })
 
 /*!
  * \brief Collect a typed C++ function as the global function `name`. Arguments are converted
- *        and checked by tvm-ffi; a wrong argument type is an error naming the function.
+ *        and checked by tvm-ffi; a wrong argument type is an error naming the function. The
+ *        function may be a lambda whose text holds commas: the macro is variadic.
  */
-#define TVM_EXTEND_REGISTER_FUNC(name, fn)                                                      \
+#define TVM_EXTEND_REGISTER_FUNC(name, ...)                                                     \
   static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
       name, kTVMExtendFunction, 0, __FILE__, __LINE__,                                          \
-      []() -> ::tvm::ffi::Function { return ::tvm::ffi::Function::FromTyped(fn, name); })
+      []() -> ::tvm::ffi::Function { return ::tvm::ffi::Function::FromTyped(__VA_ARGS__, name); })
 
 /*!
  * \brief Collect a PrimFunc pass. The global function `name` takes no argument and returns a

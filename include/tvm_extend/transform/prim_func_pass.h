@@ -50,14 +50,29 @@ tvm::ffi::ObjectRef MakePrimFuncPass(std::string name, Body body, int opt_level,
       // copy-on-write rewrite may reuse nodes that nobody else holds.
       [name, body](tvm::ffi::RValueRef<tvm::ffi::ObjectRef> func, tvm::ffi::ObjectRef mod,
                    tvm::ffi::ObjectRef ctx) -> tvm::ffi::ObjectRef {
+        tvm::ffi::ObjectRef owned = *std::move(func);
+        const int32_t expected_type = owned->type_index();
+        tvm::ffi::ObjectRef result;
         try {
-          return body(*std::move(func), std::move(mod), std::move(ctx));
+          result = body(std::move(owned), std::move(mod), std::move(ctx));
         } catch (const tvm::ffi::Error& err) {
           throw tvm::ffi::Error(err.kind(), "pass " + name + " failed: " + err.message(),
                                 err.backtrace());
         } catch (const std::exception& err) {
           throw tvm::ffi::Error("RuntimeError", "pass " + name + " failed: " + err.what(), "");
+        } catch (...) {
+          throw tvm::ffi::Error(
+              "RuntimeError", "pass " + name + " failed: an exception that is not a std::exception",
+              "");
         }
+        if (!result.defined() || result->type_index() != expected_type) {
+          throw tvm::ffi::Error("TypeError",
+                                "pass " + name + " returned " +
+                                    (result.defined() ? result->GetTypeKey() : "None") +
+                                    "; a PrimFunc pass must return a tirx.PrimFunc",
+                                "");
+        }
+        return result;
       },
       name);
   tvm::ffi::ObjectRef info =
