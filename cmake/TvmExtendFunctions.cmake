@@ -1,4 +1,5 @@
-# tvm_extend_add_extension(<target> SOURCES <src>... [LINK_TVM] [OUTPUT_NAME <name>])
+# tvm_extend_add_extension(<target> SOURCES <src>... [LINK_TVM] [NO_IR_VIEWS]
+#                          [OUTPUT_NAME <name>])
 #
 # Builds a TVM extension as a shared library `lib<target>.so`:
 #  - C++17, symbols hidden except the tvm-extend entry point, no undefined symbols;
@@ -6,15 +7,58 @@
 #    brings TVM's C++ headers, whose inline code needs it);
 #  - a run path that finds the TVM and tvm-ffi libraries it was built against, both where they
 #    are now and relative to a site-packages install, so no LD_LIBRARY_PATH is needed;
-#  - stamped with the TVM and tvm-ffi versions, which the loader checks against the running ones.
+#  - stamped with the TVM and tvm-ffi versions, which the loader checks against the running ones;
+#  - with the typed TIR views <tvm_extend/ir/tir.h>, generated once per build folder from the
+#    installed TVM's reflection metadata (unless NO_IR_VIEWS).
+#
+# tvm_extend_generate_ir_views(<out_dir> [TYPE_KEYS k...] [ONLY] [PRELOAD lib...]
+#                              [NAMESPACE ns] [HEADER path])
+# runs `python -m tvm_extend.ir_views` at configure time; the result is cached until the TVM
+# version or the generator changes.
 #
 # TVM_EXTEND_OVERRIDE_TVM_VERSION and TVM_EXTEND_OVERRIDE_FFI_ABI_VERSION ("major.minor.patch"),
 # when set, replace the TVM version and the tvm-ffi C ABI version in the stamp. They exist to
 # test the loader's refusal of an extension built against another TVM or tvm-ffi.
 include_guard(GLOBAL)
 
+function(tvm_extend_generate_ir_views out_dir)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "ONLY" "NAMESPACE;HEADER" "TYPE_KEYS;PRELOAD")
+  if(NOT Python_EXECUTABLE)
+    find_package(Python COMPONENTS Interpreter REQUIRED)
+  endif()
+  set(_args --out "${out_dir}")
+  foreach(_key IN LISTS ARG_TYPE_KEYS)
+    list(APPEND _args --type-key "${_key}")
+  endforeach()
+  foreach(_lib IN LISTS ARG_PRELOAD)
+    list(APPEND _args --preload "${_lib}")
+  endforeach()
+  if(ARG_ONLY)
+    list(APPEND _args --only)
+  endif()
+  if(ARG_NAMESPACE)
+    list(APPEND _args --namespace "${ARG_NAMESPACE}")
+  endif()
+  if(ARG_HEADER)
+    list(APPEND _args --header "${ARG_HEADER}")
+  endif()
+  string(SHA256 _key "${tvm_extend_TVM_VERSION};${tvm_extend_VERSION};${_args}")
+  file(SHA256 "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../ir_views.py" _gen_hash)
+  if(DEFINED _TVM_EXTEND_IR_VIEWS_${_key} AND "${_TVM_EXTEND_IR_VIEWS_${_key}}" STREQUAL _gen_hash)
+    return()
+  endif()
+  execute_process(COMMAND "${Python_EXECUTABLE}" -m tvm_extend.ir_views ${_args}
+                  RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "tvm_extend: generating the IR views with ${Python_EXECUTABLE} failed "
+                        "(set Python_EXECUTABLE to the Python that has TVM and tvm-extend):\n"
+                        "${_out}${_err}")
+  endif()
+  set(_TVM_EXTEND_IR_VIEWS_${_key} "${_gen_hash}" CACHE INTERNAL "")
+endfunction()
+
 function(tvm_extend_add_extension target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "LINK_TVM" "OUTPUT_NAME" "SOURCES")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "LINK_TVM;NO_IR_VIEWS" "OUTPUT_NAME" "SOURCES")
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "tvm_extend_add_extension(${target}): give SOURCES")
   endif()
@@ -24,6 +68,11 @@ function(tvm_extend_add_extension target)
   endif()
   add_library(${target} SHARED ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE tvm_extend::headers tvm_extend::tvm_ffi)
+  if(NOT ARG_NO_IR_VIEWS)
+    set(_views "${CMAKE_BINARY_DIR}/tvm_extend_generated")
+    tvm_extend_generate_ir_views("${_views}")
+    target_include_directories(${target} PRIVATE "${_views}")
+  endif()
   if(ARG_LINK_TVM OR tvm_extend_TVM_SOURCE_INCLUDE_DIRS)
     target_link_libraries(${target} PRIVATE tvm_extend::tvm tvm_extend::tvm_runtime)
   endif()

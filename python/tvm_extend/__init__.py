@@ -18,6 +18,7 @@ __all__ = [
     "ExtensionVersionError",
     "PipelineError",
     "Registration",
+    "SchemaError",
     "__version__",
     "autoload",
     "describe_owner",
@@ -44,6 +45,7 @@ if not _RUN_AS_MAIN:
         ExtensionLoadError,
         ExtensionVersionError,
         PipelineError,
+        SchemaError,
     )
     from .finder import find_extension_library
     from .loader import (

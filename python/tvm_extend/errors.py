@@ -19,9 +19,20 @@ class DuplicateRegistrationError(ExtensionError):
     """A global name is claimed twice; both owners are named."""
 
 
+class SchemaError(ExtensionError):
+    """An IR type or field the extension uses is missing or changed in the running TVM; the
+    message names the type, the field, what was expected and the TVM version."""
+
+
 class PipelineError(ValueError):
     """A pipeline cannot be derived: unknown base or anchor pass, or a bad insertion."""
 
 
-for _cls in (ExtensionLoadError, ExtensionVersionError, DuplicateRegistrationError, PipelineError):
+for _cls in (
+    ExtensionLoadError,
+    ExtensionVersionError,
+    DuplicateRegistrationError,
+    SchemaError,
+    PipelineError,
+):
     tvm_ffi.register_error(_cls.__name__, _cls)

@@ -343,8 +343,10 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
   std::vector<TVMFFIObjectHandle> handles(record.registrations.size(), nullptr);
   if (!handles.empty() && info->create_functions(handles.data()) != 0) {
     Error e = tvm::ffi::detail::MoveFromSafeCallRaised();
-    Fail("ExtensionLoadError", "cannot load " + ExtensionLabel(record) + ": " + e.kind() + ": " +
-                                   e.message() + ". Nothing of the extension was registered.");
+    const bool schema = e.kind() == "SchemaError";
+    Fail(schema ? "SchemaError" : "ExtensionLoadError",
+         "cannot load " + ExtensionLabel(record) + ": " + (schema ? "" : e.kind() + ": ") +
+             e.message() + ". Nothing of the extension was registered.");
   }
   std::vector<Function> functions = RegisterAll(record, &handles);
 

@@ -14,6 +14,7 @@
 #include <tvm/ffi/error.h>
 #include <tvm/ffi/function.h>
 #include <tvm_extend/extension/abi.h>
+#include <tvm_extend/extension/load_hooks.h>
 #include <tvm_extend/transform/prim_func_pass.h>
 
 #include <exception>
@@ -80,9 +81,12 @@ struct Registrar {
 inline int CreateFunctions(TVMFFIObjectHandle* out) {
   std::vector<PendingRegistration>& pending = PendingRegistrations();
   size_t created = 0;
+  bool in_hooks = true;
   std::string kind = "RuntimeError";
   std::string message = "an exception that is not a std::exception";
   try {
+    for (void (*hook)() : LoadHooks()) hook();
+    in_hooks = false;
     for (; created < pending.size(); ++created) {
       tvm::ffi::Function f = pending[created].create();
       out[created] = tvm::ffi::detail::ObjectUnsafe::MoveObjectRefToTVMFFIObjectPtr(std::move(f));
@@ -99,6 +103,10 @@ inline int CreateFunctions(TVMFFIObjectHandle* out) {
   for (size_t i = 0; i < created; ++i) {
     TVMFFIObjectDecRef(out[i]);
     out[i] = nullptr;
+  }
+  if (in_hooks) {
+    TVMFFIErrorSetRaisedFromCStr(kind.c_str(), message.c_str());
+    return -1;
   }
   const TVMExtendRegistrationInfo& info = pending[created].info;
   std::string where =
