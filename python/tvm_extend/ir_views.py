@@ -301,7 +301,7 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
         w(f"  explicit {node.cls}(tvm::ffi::ObjectRef ref) : {base}(std::move(ref)) {{}}")
         w("  /*! \\brief Whether `ref` is a node of this type or of a type derived from it. */")
         w("  static bool IsInstance(const tvm::ffi::ObjectRef& ref) {")
-        w(f"    return ::tvm_extend::ir::IsInstance(ref.get(), type_slot());\n  }}")
+        w("    return ::tvm_extend::ir::IsInstance(ref.get(), type_slot());\n  }")
         w("  static const ::tvm_extend::ir::TypeSlot& type_slot() {")
         w(f"    return ::tvm_extend::ir::TypeBinding<tags::{tag}>::slot;\n  }}")
         for f in node.fields:
