@@ -1,0 +1,105 @@
+// Exercises the typed TIR views: fields of every storage kind, checked casts, constructors,
+// the visitor and the copy-on-write mutator.
+#include <tvm_extend/extension.h>
+#include <tvm_extend/ir/global_function.h>
+#include <tvm_extend/ir/tir.h>
+
+#include <sstream>
+#include <string>
+
+TVM_EXTEND_EXTENSION(views_ext, "1.0.0");
+
+namespace {
+using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
+using tvm_extend::ir::NodeRef;
+
+// "loop i in [0, 16) kind=0 | store B[1 index] | load A | dtype int32 | const 3"
+std::string Describe(tvm::ffi::ObjectRef obj) {
+  PrimFunc func = NodeRef(obj).Downcast<PrimFunc>();
+  std::ostringstream os;
+  struct Walker : StmtExprVisitor {
+    std::ostringstream* os;
+    void VisitStmt_(const For& op) override {
+      *os << "loop " << op.loop_var().name() << " in [" << op.min().as<IntImm>().value() << ", "
+          << op.extent().as<IntImm>().value() << ") kind=" << op.kind() << " | ";
+      StmtExprVisitor::VisitStmt_(op);
+    }
+    void VisitStmt_(const BufferStore& op) override {
+      *os << "store " << op.buffer().name() << "[" << op.indices().size() << " index] | ";
+      StmtExprVisitor::VisitStmt_(op);
+    }
+    void VisitExpr_(const TensorLoad& op) override {
+      PrimType t = op.ty().as<PrimType>();
+      *os << "load " << op.source().as<Var>().name() << " dtype "
+          << static_cast<int>(t.dtype().bits) << " | ";
+      StmtExprVisitor::VisitExpr_(op);
+    }
+    void VisitExpr_(const IntImm& op) override { *os << "const " << op.value() << " | "; }
+  } walker;
+  walker.os = &os;
+  walker.VisitStmt(func.body());
+  return os.str();
+}
+
+// A mutator that changes nothing must return the very same objects.
+bool IdentityKeepsObjects(tvm::ffi::ObjectRef obj) {
+  PrimFunc func(obj);
+  StmtExprMutator mutator;
+  return mutator.VisitStmt(func.body()).same_as(func.body());
+}
+
+// Adds one to every integer constant on the right-hand side of a store.
+class BumpStoredConstants : public StmtExprMutator {
+ public:
+  Stmt VisitStmt_(const BufferStore& op) override {
+    in_store_ = true;
+    Stmt out = StmtExprMutator::VisitStmt_(op);
+    in_store_ = false;
+    return out;
+  }
+  Expr VisitExpr_(const IntImm& op) override {
+    if (!in_store_) return op;
+    return IntImm::Make(op.ty().as<PrimType>().dtype(), op.value() + 1);
+  }
+
+ private:
+  bool in_store_ = false;
+};
+
+tvm::ffi::ObjectRef BumpConstants(tvm::ffi::ObjectRef obj) {
+  PrimFunc func(obj);
+  Stmt body = BumpStoredConstants().VisitStmt(func.body());
+  return PrimFunc::Make(func.params(), body, func.ret_type(), func.attrs());
+}
+
+// for (i = 0; i < n; ++i) evaluate(i * 2), built with the constructors.
+tvm::ffi::ObjectRef BuildLoop(int64_t n) {
+  DLDataType i32{kDLInt, 32, 1};
+  Var i = Var::Make("i", PrimType::Make(i32));
+  Expr two = IntImm::Make(i32, 2);
+  Expr body = Mul::Make(i, two);
+  return For::Make(i, IntImm::Make(i32, 0), IntImm::Make(i32, n), 0, Evaluate::Make(body), {}, {},
+                   {});
+}
+
+// Downcast of a node to the wrong view.
+tvm::ffi::ObjectRef DowncastToFor(tvm::ffi::ObjectRef obj) { return NodeRef(obj).Downcast<For>(); }
+
+// A typed call of one of TVM's analyses: the free variables of a statement. TVM registers it
+// as a packed function (no signature to check), so its two arguments must be right here.
+tvm_extend::ir::GlobalFunction<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef, tvm::ffi::ObjectRef)>
+    undefined_vars{"tirx.analysis.UndefinedVars"};
+int64_t CountFreeVars(tvm::ffi::ObjectRef stmt) {
+  tvm_extend::ir::List<Var> vars(tvm::ffi::Array<tvm::ffi::ObjectRef>(
+      tvm::ffi::detail::ObjectUnsafe::ObjectPtrFromObjectRef<tvm::ffi::Object>(
+          undefined_vars(stmt, tvm::ffi::Array<tvm::ffi::ObjectRef>()))));
+  return vars.size();
+}
+}  // namespace
+
+TVM_EXTEND_REGISTER_FUNC("views_ext.describe", Describe);
+TVM_EXTEND_REGISTER_FUNC("views_ext.identity_keeps_objects", IdentityKeepsObjects);
+TVM_EXTEND_REGISTER_FUNC("views_ext.bump_constants", BumpConstants);
+TVM_EXTEND_REGISTER_FUNC("views_ext.build_loop", BuildLoop);
+TVM_EXTEND_REGISTER_FUNC("views_ext.downcast_to_for", DowncastToFor);
+TVM_EXTEND_REGISTER_FUNC("views_ext.count_free_vars", CountFreeVars);
