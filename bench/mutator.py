@@ -100,11 +100,11 @@ def main() -> None:
         out = rebuild(func)
         assert not out.body.same_as(func.body) and tvm_ffi.structural_equal(out, func)
         repeat = 7 if n < 100_000 else 3
-        ours, _ = best_of(lambda: rebuild(func), repeat)
-        visit, _ = best_of(lambda: count(func), repeat)
-        ssa, _ = best_of(lambda: convert_ssa(mod), repeat)
-        flat, _ = best_of(lambda: flatten(mod), repeat)
-        py, _ = best_of(lambda: python_rebuild(func), 1 if n == 100_000 else 3)
+        ours, _ = best_of(lambda func=func: rebuild(func), repeat)
+        visit, _ = best_of(lambda func=func: count(func), repeat)
+        ssa, _ = best_of(lambda mod=mod: convert_ssa(mod), repeat)
+        flat, _ = best_of(lambda mod=mod: flatten(mod), repeat)
+        py, _ = best_of(lambda func=func: python_rebuild(func), 1 if n == 100_000 else 3)
         print(
             f"| {n:,} | {count(func):,} | {ours * 1e3:.1f} ms | {visit * 1e3:.1f} ms | "
             f"{ssa * 1e3:.1f} ms | {flat * 1e3:.1f} ms | {py * 1e3:.0f} ms | {ours / ssa:.2f}x | "
