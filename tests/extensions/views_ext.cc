@@ -3,6 +3,7 @@
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/tir.h>
+#include <tvm_extend/ir/tir_ops.h>
 
 #include <sstream>
 #include <string>
@@ -95,8 +96,14 @@ int64_t CountFreeVars(tvm::ffi::ObjectRef stmt) {
           undefined_vars(stmt, tvm::ffi::Array<tvm::ffi::ObjectRef>()))));
   return vars.size();
 }
+// (x + 1) * 2 < floordiv(y, 4) && x != y, with TVM's type promotion: y is int64.
+tvm::ffi::ObjectRef Operators(tvm::ffi::ObjectRef x_ref, tvm::ffi::ObjectRef y_ref) {
+  Expr x(x_ref), y(y_ref);
+  return ((x + 1) * 2 < floordiv(y, 4)) && (x != y);
+}
 }  // namespace
 
+TVM_EXTEND_REGISTER_FUNC("views_ext.operators", Operators);
 TVM_EXTEND_REGISTER_FUNC("views_ext.describe", Describe);
 TVM_EXTEND_REGISTER_FUNC("views_ext.identity_keeps_objects", IdentityKeepsObjects);
 TVM_EXTEND_REGISTER_FUNC("views_ext.bump_constants", BumpConstants);

@@ -56,6 +56,12 @@ def test_constructors_build_what_python_builds(views):
     tvm.ir.assert_structural_equal(loop, expected, map_free_vars=True)
 
 
+def test_operators_promote_and_fold_like_tvm(views):
+    x, y = tvm.tirx.Var("x", "int32"), tvm.tirx.Var("y", "int64")
+    expected = tvm.tirx.all((x + 1) * 2 < tvm.tirx.floordiv(y, 4), x != y)
+    tvm.ir.assert_structural_equal(views["operators"](x, y), expected)
+
+
 def test_downcast_names_both_types(views):
     x = tvm.tirx.Var("x", "int32")
     with pytest.raises(TypeError, match="expected tirx.For but got prim.Add"):
