@@ -428,7 +428,12 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
     w(" public:")
     for kind, group in (("Expr", exprs), ("Stmt", stmts)):
         for n in group:
-            w(f"  virtual {kind} Visit{kind}_(const {n.cls}& op) {{")
+            w(f"  virtual {kind} Visit{kind}_(const {n.cls}& op) {{ return VisitChildren(op); }}")
+    w("  /*! \\brief Mutate the children of `op`; the same node when none changed, else a copy")
+    w("   *        with the new children. Overrides call it to go on below themselves. */")
+    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
+        for n in group:
+            w(f"  {n.cls} VisitChildren(const {n.cls}& op) {{")
             walked = []
             for f in all_fields(n):
                 tr = traversal(nodes, f)
@@ -464,7 +469,7 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
                     f"    ::tvm_extend::ir::SetObjectField(fresh, "
                     f"::tvm_extend::ir::FieldBinding<{tag}>::slot, {value});"
                 )
-            w(f"    return {kind}(std::move(copy));\n  }}")
+            w(f"    return {n.cls}(std::move(copy));\n  }}")
     w("};\n")
 
 

@@ -56,9 +56,7 @@ Expr Constant(DLDataType t, int64_t value) { return IntImm::Make(t, value); }
 class MulDivToShiftRewriter : public StmtExprMutator {
  public:
   Expr VisitExpr_(const Mul& op) override {
-    Expr rebuilt = StmtExprMutator::VisitExpr_(op);  // children first
-    Mul mul = rebuilt.as<Mul>();
-    if (!mul.defined()) return rebuilt;
+    Mul mul = VisitChildren(op);  // children first; the same node if none changed
     auto t = ScalarIntType(mul);
     if (!t) return mul;
     if (auto k = PowerOfTwo(mul.b())) return left_shift(mul.a(), Constant(*t, *k), {});
@@ -66,35 +64,29 @@ class MulDivToShiftRewriter : public StmtExprMutator {
     return mul;
   }
   Expr VisitExpr_(const FloorDiv& op) override {
-    return Shift(StmtExprMutator::VisitExpr_(op), /*is_div=*/true, /*signed_ok=*/true);
+    FloorDiv n = VisitChildren(op);
+    return Shift(n, n.a(), n.b(), /*is_div=*/true, /*signed_ok=*/true);
   }
   Expr VisitExpr_(const FloorMod& op) override {
-    return Shift(StmtExprMutator::VisitExpr_(op), /*is_div=*/false, /*signed_ok=*/true);
+    FloorMod n = VisitChildren(op);
+    return Shift(n, n.a(), n.b(), /*is_div=*/false, /*signed_ok=*/true);
   }
   Expr VisitExpr_(const Div& op) override {
-    return Shift(StmtExprMutator::VisitExpr_(op), /*is_div=*/true, /*signed_ok=*/false);
+    Div n = VisitChildren(op);
+    return Shift(n, n.a(), n.b(), /*is_div=*/true, /*signed_ok=*/false);
   }
   Expr VisitExpr_(const Mod& op) override {
-    return Shift(StmtExprMutator::VisitExpr_(op), /*is_div=*/false, /*signed_ok=*/false);
+    Mod n = VisitChildren(op);
+    return Shift(n, n.a(), n.b(), /*is_div=*/false, /*signed_ok=*/false);
   }
 
-  int64_t rewrites = 0;
-
  private:
-  // `node` is a division or modulo node whose children were already rewritten.
-  Expr Shift(const Expr& node, bool is_div, bool signed_ok) {
-    // FloorDiv, FloorMod, Div and Mod all have fields `a` and `b`; read them through the view
-    // of the node's own type.
-    Expr a, b;
-    if (auto n = node.as<FloorDiv>(); n.defined()) a = n.a(), b = n.b();
-    if (auto n = node.as<FloorMod>(); n.defined()) a = n.a(), b = n.b();
-    if (auto n = node.as<Div>(); n.defined()) a = n.a(), b = n.b();
-    if (auto n = node.as<Mod>(); n.defined()) a = n.a(), b = n.b();
+  // `node` (a / b) is a division or modulo whose children were already rewritten.
+  Expr Shift(const Expr& node, const Expr& a, const Expr& b, bool is_div, bool signed_ok) {
     auto t = ScalarIntType(node);
-    auto k = b.defined() ? PowerOfTwo(b) : std::nullopt;
+    auto k = PowerOfTwo(b);
     // Truncating division and modulo agree with shifts only when no operand is negative.
     if (!t || !k || (!signed_ok && t->code != kDLUInt)) return node;
-    ++rewrites;
     if (is_div) return right_shift(a, Constant(*t, *k), {});
     return bitwise_and(a, Constant(*t, (int64_t{1} << *k) - 1), {});
   }

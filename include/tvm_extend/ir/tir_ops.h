@@ -19,8 +19,8 @@ namespace tvm_extend {
 namespace tir {
 namespace ops_detail {
 #pragma GCC visibility push(hidden)
-using Binary = ::tvm_extend::ir::GlobalFunction<Expr(tvm::ffi::Any, tvm::ffi::Any,
-                                                     tvm::ffi::ObjectRef)>;
+using Binary =
+    ::tvm_extend::ir::GlobalFunction<Expr(tvm::ffi::Any, tvm::ffi::Any, tvm::ffi::ObjectRef)>;
 #define TVM_EXTEND_TIR_BINARY(fn, global) inline Binary fn{global};
 TVM_EXTEND_TIR_BINARY(add, "prim._OpAdd")
 TVM_EXTEND_TIR_BINARY(sub, "prim._OpSub")
@@ -49,7 +49,7 @@ inline tvm::ffi::Any Operand(const Expr& e) { return tvm::ffi::Any(e); }
 inline tvm::ffi::Any Operand(int64_t v) { return tvm::ffi::Any(v); }
 }  // namespace ops_detail
 
-#define TVM_EXTEND_TIR_OPERATOR(op, fn)                                         \
+#define TVM_EXTEND_TIR_OPERATOR(op, fn)                                        \
   inline Expr operator op(const Expr& a, const Expr& b) {                      \
     return ops_detail::fn(ops_detail::Operand(a), ops_detail::Operand(b), {}); \
   }                                                                            \
