@@ -431,7 +431,7 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
             w(f"  virtual {kind} Visit{kind}_(const {n.cls}& op) {{ return VisitChildren(op); }}")
     w("  /*! \\brief Mutate the children of `op`; the same node when none changed, else a copy")
     w("   *        with the new children. Overrides call it to go on below themselves. */")
-    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
+    for group in (exprs, stmts):
         for n in group:
             w(f"  {n.cls} VisitChildren(const {n.cls}& op) {{")
             walked = []
