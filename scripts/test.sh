@@ -13,6 +13,6 @@ if ! [ -f /usr/include/gtest/gtest.h ]; then
 fi
 PY=$("$ROOT/scripts/setup.sh")
 "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
-  -c "$ROOT/constraints.txt" "$ROOT/examples/my_custom_pass"
+  -c "$ROOT/constraints.txt" "$ROOT/examples/my_custom_pass" "$ROOT/examples/tir_passes"
 cd "$ROOT"
 exec "$PY" -m pytest -q tests "$@"

@@ -145,7 +145,7 @@ def test_built_library_run_path_and_stamp(test_extensions):
     assert exported == ["TVMExtendExtensionEntry_v1"]
 
 
-@pytest.mark.parametrize("example", ["my_custom_pass"])
+@pytest.mark.parametrize("example", ["my_custom_pass", "tir_passes"])
 def test_example_builds_out_of_tree_from_a_clean_folder(tmp_path, example):
     source = tmp_path / "src"
     import shutil

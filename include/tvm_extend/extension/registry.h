@@ -185,4 +185,14 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
             name);                                                                                \
       })
 
+/*!
+ * \brief Collect a PrimFunc pass that takes options: the global function `name` is `fn`, a
+ *        typed function of the options that returns
+ *        tvm_extend::transform::MakePrimFuncPass(name, body, opt_level). Listed as a pass.
+ */
+#define TVM_EXTEND_REGISTER_PRIM_FUNC_PASS_FACTORY(name, ...)                                   \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      name, kTVMExtendPrimFuncPass, 0, __FILE__, __LINE__,                                      \
+      []() -> ::tvm::ffi::Function { return ::tvm::ffi::Function::FromTyped(__VA_ARGS__, name); })
+
 #endif  // TVM_EXTEND_EXTENSION_REGISTRY_H_

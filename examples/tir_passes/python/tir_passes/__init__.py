@@ -1,0 +1,11 @@
+"""tir_passes: TIR passes written in C++ with tvm-extend's typed IR views."""
+
+import tvm_extend
+
+extension = tvm_extend.load_extension(__name__)
+
+
+def UnrollByAnnotation(max_steps: int = -1):  # noqa: N802  (TVM's pass naming)
+    """Unroll loops annotated for unrolling (``T.unroll``) with a constant trip count, while
+    trip count x body statements <= max_steps (negative: no limit)."""
+    return extension["transform.UnrollByAnnotation"](max_steps)

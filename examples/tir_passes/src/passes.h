@@ -1,0 +1,20 @@
+/*!
+ * \file passes.h
+ * \brief The passes of the tir_passes example, each one free function returning a
+ *        tvm.transform.Pass (as tvm::ffi::ObjectRef).
+ */
+#ifndef TIR_PASSES_PASSES_H_
+#define TIR_PASSES_PASSES_H_
+
+#include <tvm/ffi/object.h>
+
+#include <cstdint>
+
+namespace tir_passes {
+
+/*! \brief Unroll `T.unroll` loops with a constant trip count, up to max_steps statements
+ *         (negative: no limit). */
+tvm::ffi::ObjectRef UnrollByAnnotation(int64_t max_steps);
+
+}  // namespace tir_passes
+#endif  // TIR_PASSES_PASSES_H_

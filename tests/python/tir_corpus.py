@@ -1,0 +1,46 @@
+"""A generator of random TIR programs, for checking out-of-tree passes against TVM's own."""
+
+from __future__ import annotations
+
+import random
+
+from tvm import tirx
+
+SERIAL, UNROLLED = tirx.ForKind.SERIAL, tirx.ForKind.UNROLLED
+
+
+def random_program(seed: int, size: int = 64):
+    rng = random.Random(seed)
+    a = tirx.decl_buffer((size,), "int32", "A")
+    b = tirx.decl_buffer((size,), "int32", "B")
+    counter = [0]
+
+    def index(loop_vars):
+        expr = tirx.const(rng.randrange(size), "int32")
+        for v in rng.sample(loop_vars, k=min(len(loop_vars), rng.randint(0, 2))):
+            expr = expr + v * rng.randint(1, 3)
+        return tirx.floormod(expr, size)
+
+    def value(loop_vars):
+        expr = tirx.BufferLoad(a, [index(loop_vars)]) * rng.randint(1, 4)
+        if loop_vars and rng.random() < 0.7:
+            expr = expr + rng.choice(loop_vars)
+        return expr
+
+    def stmt(depth, loop_vars):
+        roll = rng.random()
+        if depth >= 4 or roll < 0.3:
+            return tirx.BufferStore(b, value(loop_vars), [index(loop_vars)])
+        if roll < 0.75:
+            counter[0] += 1
+            var = tirx.Var(f"i{counter[0]}", "int32")
+            kind = UNROLLED if rng.random() < 0.6 else SERIAL
+            body = stmt(depth + 1, loop_vars + [var])
+            return tirx.For(var, rng.randint(0, 2), rng.randint(1, 4), kind, body)
+        if roll < 0.9:
+            return tirx.SeqStmt([stmt(depth + 1, loop_vars) for _ in range(rng.randint(2, 3))])
+        cond = (loop_vars[0] if loop_vars else tirx.const(1, "int32")) < rng.randint(1, 3)
+        else_case = stmt(depth + 1, loop_vars) if rng.random() < 0.5 else None
+        return tirx.IfThenElse(cond, stmt(depth + 1, loop_vars), else_case)
+
+    return tirx.PrimFunc([a, b], stmt(0, [])).with_attr("global_symbol", "main")
