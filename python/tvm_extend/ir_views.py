@@ -37,6 +37,9 @@ EXTRA = (
     "ir.Span",
     "ir.DictAttrs",
     "ir.Attrs",
+    "sym.Analyzer",
+    "sym.ConstIntBound",
+    "sym.ModularSet",
 )
 # Node types that are not IR (passes, configs, analysis state).
 SKIP_PREFIXES = (
@@ -93,10 +96,11 @@ def select_types(extra_keys: list[str]) -> list[str]:
     keys = [str(k) for k in tvm.get_global_func("ffi.GetRegisteredTypeKeys")()]
     chosen = []
     for key in keys:
-        if not key.startswith(PREFIXES) or key.startswith(SKIP_PREFIXES):
-            continue
-        if key in ROOTS or key in EXTRA or any(a in ROOTS for a in ancestors(key)):
+        if key in EXTRA:
             chosen.append(key)
+        elif key.startswith(PREFIXES) and not key.startswith(SKIP_PREFIXES):
+            if key in ROOTS or any(a in ROOTS for a in ancestors(key)):
+                chosen.append(key)
     chosen += [k for k in extra_keys if k not in chosen]
     return sorted(chosen, key=lambda k: (len(ancestors(k)), k))
 

@@ -61,3 +61,45 @@ def test_unrolled_kernels_compute_the_same(seed):
         return b.numpy()
 
     np.testing.assert_array_equal(run(tir_passes.UnrollByAnnotation()(mod)), run(mod))
+
+
+@T.prim_func
+def divisions(A: T.Buffer((64,), "int32"), B: T.Buffer((64,), "int32")):
+    for i in range(64):
+        B[i] = T.truncdiv(i, 4) + T.truncmod(i + 3, 8) + T.truncdiv(A[i], 4) + A[i] // 16 + i * 8
+
+
+def test_strength_reduce_uses_the_analyzer_for_truncation():
+    @T.prim_func
+    def expected(A: T.Buffer((64,), "int32"), B: T.Buffer((64,), "int32")):
+        for i in range(64):
+            B[i] = (
+                T.shift_right(i, 2)
+                + T.bitwise_and(i + 3, 7)
+                + T.truncdiv(A[i], 4)  # A[i] may be negative: left alone
+                + T.shift_right(A[i], 4)
+                + T.shift_left(i, 3)
+            )
+
+    after = tir_passes.StrengthReduce()(tvm.IRModule({"main": divisions}))["main"]
+    tvm.ir.assert_structural_equal(after, expected.with_attr("global_symbol", "divisions"))
+
+
+def test_strength_reduce_keeps_a_loop_that_may_be_negative():
+    @T.prim_func
+    def negative(B: T.Buffer((8,), "int32")):
+        for i in range(8):
+            B[i] = T.truncdiv(i - 4, 2)
+
+    after = tir_passes.StrengthReduce()(tvm.IRModule({"main": negative}))["main"]
+    assert after.same_as(negative)
+
+
+def test_strength_reduced_kernel_matches_numpy():
+    a = np.random.default_rng(0).integers(-1000, 1000, 64).astype("int32")
+    mod = tvm.IRModule({"main": divisions})
+    out = tvm.runtime.tensor(np.zeros(64, "int32"))
+    tvm.compile(tir_passes.StrengthReduce()(mod), target="llvm")["main"](tvm.runtime.tensor(a), out)
+    i = np.arange(64, dtype="int32")
+    expected = (i // 4) + ((i + 3) % 8) + np.trunc(a / 4).astype("int32") + a // 16 + i * 8
+    np.testing.assert_array_equal(out.numpy(), expected)

@@ -16,5 +16,9 @@ namespace tir_passes {
  *         (negative: no limit). */
 tvm::ffi::ObjectRef UnrollByAnnotation(int64_t max_steps);
 
+/*! \brief Multiplication, division and modulo by 2^k to shifts and masks; truncating ones only
+ *         where TVM's analyzer proves the dividend non-negative. */
+tvm::ffi::ObjectRef StrengthReduce();
+
 }  // namespace tir_passes
 #endif  // TIR_PASSES_PASSES_H_

@@ -9,3 +9,9 @@ def UnrollByAnnotation(max_steps: int = -1):  # noqa: N802  (TVM's pass naming)
     """Unroll loops annotated for unrolling (``T.unroll``) with a constant trip count, while
     trip count x body statements <= max_steps (negative: no limit)."""
     return extension["transform.UnrollByAnnotation"](max_steps)
+
+
+def StrengthReduce():  # noqa: N802
+    """Integer *, /, % by 2^k to shifts and masks; truncating / and % only where TVM's arithmetic
+    analyzer proves the dividend non-negative under the enclosing loops' ranges."""
+    return extension["transform.StrengthReduce"]()
