@@ -302,7 +302,7 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
         w(f"class {node.cls} : public {base} {{\n public:")
         w(f'  static constexpr const char* kTypeKey = "{node.key}";')
         w(f"  {node.cls}() = default;")
-        w(f"  explicit {node.cls}(tvm::ffi::ObjectRef ref) : {base}(std::move(ref)) {{}}")
+        w(f"  explicit {node.cls}(const tvm::ffi::ObjectRef& ref) : {base}(ref) {{}}")
         w("  /*! \\brief Whether `ref` is a node of this type or of a type derived from it. */")
         w("  static bool IsInstance(const tvm::ffi::ObjectRef& ref) {")
         w("    return ::tvm_extend::ir::IsInstance(ref.get(), type_slot());\n  }")

@@ -103,3 +103,57 @@ def test_strength_reduced_kernel_matches_numpy():
     i = np.arange(64, dtype="int32")
     expected = (i // 4) + ((i + 3) % 8) + np.trunc(a / 4).astype("int32") + a // 16 + i * 8
     np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_licm_hoists_shared_invariant_expressions():
+    @T.prim_func
+    def before(A: T.Buffer((16,), "int32"), x: T.int32, y: T.int32):
+        for i in range(16):
+            A[i] = A[i] * (x * y + 3) + (x * y + 3)
+
+    @T.prim_func
+    def expected(A: T.Buffer((16,), "int32"), x: T.int32, y: T.int32):
+        licm_0: T.let[T.int32] = x * y + 3
+        for i in range(16):
+            A[i] = A[i] * licm_0 + licm_0
+
+    after = tir_passes.LoopInvariantCodeMotion()(tvm.IRModule({"main": before}))["main"]
+    tvm.ir.assert_structural_equal(after, expected.with_attr("global_symbol", "before"))
+
+
+def test_licm_hoists_to_the_right_loop_and_not_loads_or_divisions():
+    @T.prim_func
+    def before(A: T.Buffer((64,), "int32"), B: T.Buffer((4,), "int32"), x: T.int32):
+        for j in range(4):
+            for i in range(16):
+                A[i] = A[i] + j * 4 + B[0] * 2 + T.truncdiv(i, x) + (i + x)
+
+    @T.prim_func
+    def expected(A: T.Buffer((64,), "int32"), B: T.Buffer((4,), "int32"), x: T.int32):
+        for j in range(4):
+            licm_0: T.let[T.int32] = j * 4
+            for i in range(16):
+                A[i] = A[i] + licm_0 + B[0] * 2 + T.truncdiv(i, x) + (i + x)
+
+    after = tir_passes.LoopInvariantCodeMotion()(tvm.IRModule({"main": before}))["main"]
+    tvm.ir.assert_structural_equal(after, expected.with_attr("global_symbol", "before"))
+
+
+def test_licm_kernel_matches_the_original():
+    @T.prim_func
+    def kernel(A: T.Buffer((64,), "int32"), B: T.Buffer((64,), "int32"), x: T.int32):
+        for j in range(4):
+            for i in range(16):
+                B[j * 16 + i] = A[j * 16 + i] * (x * 3 + j) + (x - 1) * (j + 2)
+
+    mod = tvm.IRModule({"main": kernel})
+    hoisted = tir_passes.LoopInvariantCodeMotion()(mod)
+    assert "licm_" in hoisted.script()
+    a = np.random.default_rng(1).integers(-50, 50, 64).astype("int32")
+
+    def run(m):
+        out = tvm.runtime.tensor(np.zeros(64, "int32"))
+        tvm.compile(m, target="llvm")["main"](tvm.runtime.tensor(a), out, 7)
+        return out.numpy()
+
+    np.testing.assert_array_equal(run(hoisted), run(mod))

@@ -20,5 +20,8 @@ tvm::ffi::ObjectRef UnrollByAnnotation(int64_t max_steps);
  *         where TVM's analyzer proves the dividend non-negative. */
 tvm::ffi::ObjectRef StrengthReduce();
 
+/*! \brief Hoist loop-invariant pure computations into bindings before their loop. */
+tvm::ffi::ObjectRef LoopInvariantCodeMotion();
+
 }  // namespace tir_passes
 #endif  // TIR_PASSES_PASSES_H_

@@ -283,7 +283,7 @@ inline void SetObjectField(tvm::ffi::Object* fresh, const FieldSlot& slot, tvm::
 class NodeRef : public tvm::ffi::ObjectRef {
  public:
   NodeRef() = default;
-  explicit NodeRef(tvm::ffi::ObjectRef ref) : tvm::ffi::ObjectRef(std::move(ref)) {}
+  explicit NodeRef(const tvm::ffi::ObjectRef& ref) : tvm::ffi::ObjectRef(ref) {}
   explicit NodeRef(tvm::ffi::ObjectPtr<tvm::ffi::Object> ptr)
       : tvm::ffi::ObjectRef(std::move(ptr)) {}
 

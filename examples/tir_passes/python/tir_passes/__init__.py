@@ -15,3 +15,8 @@ def StrengthReduce():  # noqa: N802
     """Integer *, /, % by 2^k to shifts and masks; truncating / and % only where TVM's arithmetic
     analyzer proves the dividend non-negative under the enclosing loops' ranges."""
     return extension["transform.StrengthReduce"]()
+
+
+def LoopInvariantCodeMotion():  # noqa: N802
+    """Compute loop-invariant pure expressions once, in bindings placed before their loop."""
+    return extension["transform.LoopInvariantCodeMotion"]()
