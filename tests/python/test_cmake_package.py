@@ -178,11 +178,14 @@ def test_example_builds_out_of_tree_from_a_clean_folder(tmp_path, example):
     library = build / f"lib{example}.so"
     assert library.is_file()
     # The fresh build is a working extension: load it in a process without the installed one.
+    probe = {
+        "my_custom_pass": 'print(ext["rewrite_expr"](tvm.tirx.Var("x", "int32") * 16))',
+        "tir_passes": 'print(ext["transform.UnrollByAnnotation"](4).info.name)',
+    }[example]
     code = f"""
 import sys, tvm, tvm_extend
 ext = tvm_extend.load_extension({str(library)!r})
-x = tvm.tirx.Var("x", "int32")
-print(ext["rewrite_expr"](x * 16))
+{probe}
 """
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -191,4 +194,5 @@ print(ext["rewrite_expr"](x * 16))
         env={"PATH": "/usr/bin:/bin", "TVM_EXTEND_NO_AUTOLOAD": "1"},
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "x << 4"
+    expected = {"my_custom_pass": "x << 4", "tir_passes": "tir_passes.transform.UnrollByAnnotation"}
+    assert out.stdout.strip() == expected[example]
