@@ -40,6 +40,10 @@ EXTRA = (
     "sym.Analyzer",
     "sym.ConstIntBound",
     "sym.ModularSet",
+    "tirx.Layout",
+    "tirx.TileLayout",
+    "tirx.Iter",
+    "tirx.Axis",
 )
 # Node types that are not IR (passes, configs, analysis state).
 SKIP_PREFIXES = (

@@ -3,6 +3,7 @@
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/tir.h>
+#include <tvm_extend/ir/tir_builder.h>
 #include <tvm_extend/ir/tir_ops.h>
 
 #include <sstream>
@@ -101,8 +102,28 @@ tvm::ffi::ObjectRef Operators(tvm::ffi::ObjectRef x_ref, tvm::ffi::ObjectRef y_r
   Expr x(x_ref), y(y_ref);
   return ((x + 1) * 2 < floordiv(y, 4)) && (x != y);
 }
+// The builder: a loop with a condition, and the same inside a block.
+tvm::ffi::ObjectRef BuildFunction(bool with_block) {
+  FunctionBuilder b("scale");
+  Var A = b.Buffer("A", {64}, kInt32);
+  Var B = b.Buffer("B", {64}, kInt32);
+  auto body = [&] {
+    b.For("i", 0, 64, [&](const Var& i) {
+      b.If(
+          i < 32, [&] { b.Store(B, {i}, b.Load(A, {i}) * 2); },
+          [&] { b.Store(B, {i}, b.Load(A, {i}) + 1); });
+    });
+  };
+  if (with_block) {
+    b.Block("root", body);
+  } else {
+    body();
+  }
+  return b.Finish();
+}
 }  // namespace
 
+TVM_EXTEND_REGISTER_FUNC("views_ext.build_function", BuildFunction);
 TVM_EXTEND_REGISTER_FUNC("views_ext.operators", Operators);
 TVM_EXTEND_REGISTER_FUNC("views_ext.describe", Describe);
 TVM_EXTEND_REGISTER_FUNC("views_ext.identity_keeps_objects", IdentityKeepsObjects);

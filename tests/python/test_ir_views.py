@@ -62,6 +62,31 @@ def test_operators_promote_and_fold_like_tvm(views):
     tvm.ir.assert_structural_equal(views["operators"](x, y), expected)
 
 
+def test_builder_builds_what_tvmscript_builds(views):
+    @T.prim_func
+    def scale(A: T.Buffer((64,), "int32"), B: T.Buffer((64,), "int32")):
+        for i in range(64):
+            if i < 32:
+                B[i] = A[i] * 2
+            else:
+                B[i] = A[i] + 1
+
+    tvm.ir.assert_structural_equal(views["build_function"](False), scale)
+
+
+@pytest.mark.parametrize("with_block", [False, True])
+def test_built_function_compiles_and_runs(views, with_block):
+    import numpy as np
+
+    func = views["build_function"](with_block)
+    if with_block:
+        assert "T.sblock" in func.script()
+    a = np.arange(64, dtype="int32")
+    b = tvm.runtime.tensor(np.zeros(64, "int32"))
+    tvm.compile(func, target="llvm")["scale"](tvm.runtime.tensor(a), b)
+    np.testing.assert_array_equal(b.numpy(), np.where(a < 32, a * 2, a + 1))
+
+
 def test_downcast_names_both_types(views):
     x = tvm.tirx.Var("x", "int32")
     with pytest.raises(TypeError, match="expected tirx.For but got prim.Add"):
