@@ -6,6 +6,7 @@ order of ``import tvm``, ``import tvm_extend`` and an extension's own import doe
 extensions register through the loader, never at library load time.
 """
 
+import os
 import sys
 
 from ._version import __version__
@@ -30,9 +31,12 @@ __all__ = [
 ]
 
 
-# `python -m tvm_extend --cmake-dir` must stay fast and work even when an installed extension
-# is broken, so it skips importing TVM; sys.argv[0] is "-m" while Python locates the module.
-_RUN_AS_MAIN = bool(sys.argv) and sys.argv[0] == "-m"
+# The command line (`python -m tvm_extend ...`, the `tvm-extend` script) must stay fast and work
+# even when an installed extension is broken, so it skips importing TVM and autoloading here and
+# loads what each command needs itself. sys.argv[0] is "-m" while Python locates a -m module.
+_RUN_AS_MAIN = bool(sys.argv) and (
+    sys.argv[0] == "-m" or os.path.basename(sys.argv[0]) == "tvm-extend"
+)
 
 if not _RUN_AS_MAIN:
     from . import (

@@ -1,10 +1,59 @@
-"""``python -m tvm_extend --cmake-dir | --include-dir | --version | --tvm-version``."""
+"""The ``tvm-extend`` command (also ``python -m tvm_extend``).
+
+    tvm-extend --cmake-dir | --include-dir | --version | --tvm-version
+    tvm-extend new NAME [--dir DIR] [--with pass,function]
+    tvm-extend doctor
+
+Paths and versions answer without importing TVM, so CMake can ask for them quickly.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
+
+PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _installed_version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return ""
+
+
+def cmd_new(args) -> int:
+    from . import scaffold
+
+    tvm_version = _installed_version("apache-tvm")
+    if not tvm_version:
+        print(
+            "tvm-extend new: apache-tvm is not installed here (pip install apache-tvm)",
+            file=sys.stderr,
+        )
+        return 1
+    dest = Path(args.dir or args.name)
+    try:
+        kinds = scaffold.parse_with(args.with_)
+        written = scaffold.new_project(args.name, dest, kinds, tvm_version)
+    except (ValueError, FileExistsError) as err:
+        print(f"tvm-extend new: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} files into {dest}/:")
+    for path in written:
+        print(f"  {path.relative_to(dest)}")
+    print(f"next: cd {dest} && pip install --no-build-isolation . && python -m pytest tests")
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from . import doctor
+
+    return doctor.run(sys.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,14 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--include-dir", action="store_true", help="folder of the C++ headers")
     parser.add_argument("--version", action="store_true", help="tvm-extend's version")
     parser.add_argument("--tvm-version", action="store_true", help="the installed TVM's version")
+    sub = parser.add_subparsers(dest="command")
+    new = sub.add_parser("new", help="write a ready extension project")
+    new.add_argument("name", help="the extension's name (a Python identifier)")
+    new.add_argument("--dir", help="where to write it (default: ./NAME)")
+    new.add_argument(
+        "--with",
+        dest="with_",
+        default="pass,function",
+        help="what it contains: pass, function (default: both)",
+    )
+    new.set_defaults(run=cmd_new)
+    doc = sub.add_parser("doctor", help="check TVM, tvm-ffi and every installed extension")
+    doc.set_defaults(run=cmd_doctor)
     args = parser.parse_args(argv)
-    pkg = os.path.dirname(os.path.abspath(__file__))
+    if args.command:
+        return args.run(args)
     if args.cmake_dir:
-        print(os.path.join(pkg, "share", "cmake", "tvm_extend"))
+        print(os.path.join(PKG_DIR, "share", "cmake", "tvm_extend"))
     elif args.include_dir:
-        print(os.path.join(pkg, "include"))
+        print(os.path.join(PKG_DIR, "include"))
     elif args.version:
-        from . import __version__
+        from ._version import __version__
 
         print(__version__)
     elif args.tvm_version:

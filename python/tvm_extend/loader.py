@@ -75,7 +75,9 @@ class Extension:
 
 
 def _looks_like_path(text: str) -> bool:
-    return os.sep in text or text.endswith(".so") or os.path.exists(text)
+    # A bare name is a package name even when a folder of that name is in the current
+    # directory (as it is inside the package's own source tree).
+    return os.sep in text or text.endswith(".so") or text in (".", "..") or os.path.isfile(text)
 
 
 def load_extension(path_or_package: str | os.PathLike) -> Extension:

@@ -1,0 +1,285 @@
+"""``tvm-extend new NAME``: write a ready extension project.
+
+The project builds with ``pip install --no-build-isolation .`` against the installed TVM and
+tvm-extend, and its tests pass at once. ``--with`` chooses what it contains: ``pass`` (a TIR pass
+on the typed IR views, with a TVMScript before/after test and a compiled kernel checked against
+numpy) and ``function`` (a global function). More kinds come with the kit's op and backend
+layers; asking for one that is not available is an error that says so.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+
+AVAILABLE = ("pass", "function")
+PLANNED = ("op", "backend")
+
+CMAKE = """\
+cmake_minimum_required(VERSION 3.18)
+project({name} LANGUAGES CXX)
+
+find_package(Python COMPONENTS Interpreter REQUIRED)
+if(NOT tvm_extend_DIR)
+  execute_process(COMMAND "${{Python_EXECUTABLE}}" -m tvm_extend --cmake-dir
+                  OUTPUT_VARIABLE tvm_extend_DIR OUTPUT_STRIP_TRAILING_WHITESPACE
+                  RESULT_VARIABLE _rc ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "tvm-extend is not installed for ${{Python_EXECUTABLE}} (${{_err}}). "
+                        "Build with `pip install --no-build-isolation .`")
+  endif()
+endif()
+find_package(tvm_extend CONFIG REQUIRED)
+
+tvm_extend_add_extension({name} SOURCES {sources})
+install(TARGETS {name} LIBRARY DESTINATION {name})
+"""
+
+PYPROJECT = """\
+# Build with `pip install --no-build-isolation .`: the extension is compiled against the TVM
+# and tvm-extend installed in the environment that will run it.
+[build-system]
+requires = ["scikit-build-core>=0.10"]
+build-backend = "scikit_build_core.build"
+
+[project]
+name = "{dist}"
+version = "0.1.0"
+description = "A TVM extension built with tvm-extend"
+requires-python = ">=3.9"
+dependencies = ["tvm-extend", "apache-tvm=={tvm_version}"]
+
+[project.entry-points."tvm_extend.extensions"]
+{name} = "{name}"
+
+[tool.scikit-build]
+minimum-version = "0.10"
+cmake.build-type = "Release"
+wheel.packages = ["python/{name}"]
+build-dir = "build/{{wheel_tag}}"
+"""
+
+ENTRY_CC = """\
+// The extension's one entry point. Its name prefixes every global name it registers.
+#include <tvm_extend/extension.h>
+
+TVM_EXTEND_EXTENSION({name}, "0.1.0");
+"""
+
+FUNCTION_CC = """\
+// A global function: {name}.greet("TVM") -> "Hello, TVM, from {name}".
+#include <tvm_extend/extension.h>
+
+#include <string>
+
+namespace {{
+std::string Greet(std::string who) {{ return "Hello, " + who + ", from {name}"; }}
+}}  // namespace
+
+TVM_EXTEND_REGISTER_FUNC("{name}.greet", Greet);
+"""
+
+PASS_CC = """\
+// {name}.transform.FoldIdentities: `x * 1`, `1 * x`, `x + 0`, `0 + x` and `x - 0` become `x`.
+// Written with tvm-extend's typed TIR views, generated from the installed TVM and checked
+// against the running one when the extension loads.
+#include <tvm_extend/extension.h>
+#include <tvm_extend/ir/tir.h>
+
+namespace {{
+using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
+
+bool IsConstant(const Expr& e, int64_t value) {{
+  IntImm imm = e.as<IntImm>();
+  return imm.defined() && imm.value() == value;
+}}
+
+class FoldIdentities : public StmtExprMutator {{
+ public:
+  Expr VisitExpr_(const Mul& op) override {{
+    Mul mul = VisitChildren(op);  // children first; the same node if none changed
+    if (IsConstant(mul.b(), 1)) return mul.a();
+    if (IsConstant(mul.a(), 1)) return mul.b();
+    return mul;
+  }}
+  Expr VisitExpr_(const Add& op) override {{
+    Add add = VisitChildren(op);
+    if (IsConstant(add.b(), 0)) return add.a();
+    if (IsConstant(add.a(), 0)) return add.b();
+    return add;
+  }}
+  Expr VisitExpr_(const Sub& op) override {{
+    Sub sub = VisitChildren(op);
+    if (IsConstant(sub.b(), 0)) return sub.a();
+    return sub;
+  }}
+}};
+
+tvm::ffi::ObjectRef Run(tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef) {{
+  PrimFunc f(func);
+  Stmt body = FoldIdentities().VisitStmt(f.body());
+  if (body.same_as(f.body())) return func;
+  return PrimFunc::Make(f.params(), body, f.ret_type(), f.attrs());
+}}
+}}  // namespace
+
+TVM_EXTEND_REGISTER_PRIM_FUNC_PASS("{name}.transform.FoldIdentities", Run, 0);
+"""
+
+INIT_PY = '''\
+"""{name}: a TVM extension built with tvm-extend."""
+
+import tvm_extend
+
+extension = tvm_extend.load_extension(__name__)
+{api}'''
+
+INIT_PASS = '''
+
+def FoldIdentities():  # noqa: N802  (TVM's pass naming)
+    """The TIR pass folding `x * 1`, `x + 0` and `x - 0` into `x`."""
+    return extension["transform.FoldIdentities"]()
+'''
+
+INIT_FUNCTION = '''
+
+def greet(who: str) -> str:
+    """Say hello from C++."""
+    return extension["greet"](who)
+'''
+
+TEST_PASS = '''\
+"""{name}.transform.FoldIdentities: TVMScript before/after, and a compiled kernel."""
+
+import numpy as np
+import tvm
+from tvm.script import tirx as T
+
+import {name}
+
+
+@T.prim_func
+def before(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
+    for i in range(16):
+        B[i] = (A[i] * 1 + 0) * 3 - 0
+
+
+def test_before_after():
+    @T.prim_func
+    def expected(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
+        for i in range(16):
+            B[i] = A[i] * 3
+
+    after = {name}.FoldIdentities()(tvm.IRModule({{"main": before}}))["main"]
+    tvm.ir.assert_structural_equal(after, expected.with_attr("global_symbol", "before"))
+
+
+def test_kernel_matches_numpy():
+    mod = {name}.FoldIdentities()(tvm.IRModule({{"main": before}}))
+    a = np.arange(16, dtype="int32")
+    b = tvm.runtime.tensor(np.zeros(16, dtype="int32"))
+    tvm.compile(mod, target="llvm")["before"](tvm.runtime.tensor(a), b)
+    np.testing.assert_array_equal(b.numpy(), a * 3)
+'''
+
+TEST_FUNCTION = '''\
+"""{name}.greet."""
+
+import pytest
+
+import {name}
+
+
+def test_greet():
+    assert {name}.greet("TVM") == "Hello, TVM, from {name}"
+
+
+def test_greet_checks_its_argument():
+    with pytest.raises(TypeError, match="{name}.greet"):
+        {name}.extension["greet"](42)
+'''
+
+README = """\
+# {name}
+
+A TVM extension built with [tvm-extend](https://pypi.org/project/tvm-extend/) against the
+pip-installed apache-tvm {tvm_version}. Contents: {contents}.
+
+```bash
+pip install --no-build-isolation .   # builds src/ against the installed TVM
+python -m pytest tests               # TVMScript before/after tests and a compiled kernel
+```
+
+```python
+import tvm, {name}
+{usage}
+```
+"""
+
+
+def check_name(name: str) -> None:
+    """An extension name is a Python identifier: it names the package, the library and the
+    namespace of its global functions."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or keyword.iskeyword(name):
+        raise ValueError(
+            f"'{name}' cannot name an extension: use lowercase letters, digits and '_', "
+            "starting with a letter (it becomes the Python package, lib<name>.so and the "
+            "'<name>.' namespace of its functions)"
+        )
+
+
+def parse_with(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    for kind in kinds:
+        if kind in PLANNED:
+            raise ValueError(
+                f"--with {kind}: the scaffold for {kind}s comes with tvm-extend's {kind} layer, "
+                f"which this version does not have yet; available: {', '.join(AVAILABLE)}"
+            )
+        if kind not in AVAILABLE:
+            raise ValueError(f"--with {kind}: unknown; choose from {', '.join(AVAILABLE)}")
+    if not kinds:
+        raise ValueError("--with needs at least one of: " + ", ".join(AVAILABLE))
+    return kinds
+
+
+def new_project(name: str, dest: Path, kinds: list[str], tvm_version: str) -> list[Path]:
+    """Write the project into ``dest`` (which must not exist) and return the files written."""
+    check_name(name)
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists; choose another folder or remove it")
+    sources = ["src/extension.cc"]
+    files = {
+        "src/extension.cc": ENTRY_CC.format(name=name),
+        "pyproject.toml": PYPROJECT.format(
+            name=name, dist=name.replace("_", "-"), tvm_version=tvm_version
+        ),
+    }
+    api, usage, contents = "", [], []
+    if "pass" in kinds:
+        files[f"src/{name}_pass.cc"] = PASS_CC.format(name=name)
+        sources.append(f"src/{name}_pass.cc")
+        files[f"tests/test_{name}_pass.py"] = TEST_PASS.format(name=name)
+        api += INIT_PASS
+        usage.append(f"mod = {name}.FoldIdentities()(mod)")
+        contents.append("a TIR pass (`FoldIdentities`)")
+    if "function" in kinds:
+        files[f"src/{name}_function.cc"] = FUNCTION_CC.format(name=name)
+        sources.append(f"src/{name}_function.cc")
+        files[f"tests/test_{name}_function.py"] = TEST_FUNCTION.format(name=name)
+        api += INIT_FUNCTION
+        usage.append(f'print({name}.greet("TVM"))')
+        contents.append("a global function (`greet`)")
+    files["CMakeLists.txt"] = CMAKE.format(name=name, sources=" ".join(sources))
+    files[f"python/{name}/__init__.py"] = INIT_PY.format(name=name, api=api)
+    files["README.md"] = README.format(
+        name=name, tvm_version=tvm_version, contents=" and ".join(contents), usage="\n".join(usage)
+    )
+    written = []
+    for rel, text in files.items():
+        path = dest / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    return written
