@@ -12,6 +12,10 @@ import sys
 from ._version import __version__
 
 __all__ = [
+    "BuildError",
+    "InlineExtension",
+    "load_inline",
+    "reload_extension",
     "DuplicateRegistrationError",
     "Extension",
     "ExtensionError",
@@ -52,6 +56,7 @@ if not _RUN_AS_MAIN:
         SchemaError,
     )
     from .finder import find_extension_library
+    from .inline import BuildError, InlineExtension, load_inline, reload_extension
     from .loader import (
         Extension,
         Registration,

@@ -50,6 +50,10 @@ std::vector<std::pair<const char*, Function>> CoreFunctions() {
       {"tvm_extend.LoadExtension",
        Function::FromTyped([](String path) { return ToMap(LoadExtension(path)); },
                            "tvm_extend.LoadExtension")},
+      {"tvm_extend.ReloadExtension",
+       Function::FromTyped(
+           [](String name, String path) { return ToMap(ReloadExtension(name, path)); },
+           "tvm_extend.ReloadExtension")},
       {"tvm_extend.ListExtensions", Function::FromTyped(
                                         []() {
                                           Array<Any> out;

@@ -139,8 +139,18 @@ const char* KindName(int32_t kind) {
   }
 }
 
+// The function `ext` registered under `name`, if it did.
+std::optional<Function> OwnFunction(const LoadedExtension* ext, const std::string& name) {
+  if (ext == nullptr) return std::nullopt;
+  for (size_t i = 0; i < ext->record.registrations.size() && i < ext->functions.size(); ++i) {
+    if (ext->record.registrations[i].name == name) return ext->functions[i];
+  }
+  return std::nullopt;
+}
+
 // Every check that can refuse the extension on its names, before anything registers.
-void CheckRegistrations(LoaderState& state, const ExtensionRecord& record) {
+void CheckRegistrations(LoaderState& state, const ExtensionRecord& record,
+                        const LoadedExtension* replacing) {
   const std::string prefix = record.name + ".";
   // The namespace must not be one that TVM, Python or a library outside tvm-extend uses.
   for (const std::string& existing : ListGlobalNames()) {
@@ -164,6 +174,7 @@ void CheckRegistrations(LoaderState& state, const ExtensionRecord& record) {
                                              ": it registers '" + reg.name + "' twice (second at " +
                                              reg.source + ").");
     }
+    if (OwnFunction(replacing, reg.name).has_value()) continue;  // being replaced
     std::string owner = DescribeOwnerLocked(state, reg.name);
     if (!owner.empty()) {
       Fail("DuplicateRegistrationError",
@@ -202,9 +213,19 @@ ExtensionRecord ReadRecord(const TVMExtendExtensionInfo* info, const std::string
   return r;
 }
 
-// Registers the created functions, removing the ones already set if one fails.
+void SetGlobal(const std::string& name, const Function& f, bool allow_override) {
+  TVMFFIByteArray name_arr{name.data(), name.size()};
+  auto* handle = const_cast<tvm::ffi::FunctionObj*>(f.get());
+  if (TVMFFIFunctionSetGlobal(&name_arr, handle, allow_override ? 1 : 0) != 0) {
+    throw tvm::ffi::detail::MoveFromSafeCallRaised();
+  }
+}
+
+// Registers the created functions, all or nothing. Names that `replacing` owns are overridden;
+// if one registration fails, every name is put back as it was.
 std::vector<Function> RegisterAll(const ExtensionRecord& record,
-                                  std::vector<TVMFFIObjectHandle>* handles) {
+                                  std::vector<TVMFFIObjectHandle>* handles,
+                                  const LoadedExtension* replacing) {
   std::vector<Function> functions;
   for (TVMFFIObjectHandle h : *handles) {
     functions.push_back(tvm::ffi::detail::ObjectUnsafe::ObjectRefFromObjectPtr<Function>(
@@ -216,20 +237,26 @@ std::vector<Function> RegisterAll(const ExtensionRecord& record,
   std::string failure;
   for (; done < functions.size(); ++done) {
     const std::string& name = record.registrations[done].name;
-    TVMFFIByteArray name_arr{name.data(), name.size()};
-    auto* handle = const_cast<tvm::ffi::FunctionObj*>(functions[done].get());
-    if (TVMFFIFunctionSetGlobal(&name_arr, handle, 0) != 0) {
-      failure = "registering '" + name +
-                "' failed: " + tvm::ffi::detail::MoveFromSafeCallRaised().message();
+    try {
+      SetGlobal(name, functions[done], OwnFunction(replacing, name).has_value());
+    } catch (const Error& err) {
+      failure = "registering '" + name + "' failed: " + err.message();
       break;
     }
   }
   if (!failure.empty()) {
-    for (size_t i = 0; i < done; ++i) RemoveGlobal(record.registrations[i].name);
+    for (size_t i = 0; i < done; ++i) {
+      const std::string& name = record.registrations[i].name;
+      if (std::optional<Function> old = OwnFunction(replacing, name)) {
+        SetGlobal(name, *old, true);
+      } else {
+        RemoveGlobal(name);
+      }
+    }
     Fail("ExtensionLoadError", "cannot load " + ExtensionLabel(record) + ": " + failure + ". The " +
                                    std::to_string(done) +
-                                   " name(s) registered before it were removed again; nothing "
-                                   "of the extension stays registered.");
+                                   " name(s) registered before it were put back as they were; "
+                                   "nothing of the new library stays registered.");
   }
   return functions;
 }
@@ -250,9 +277,9 @@ void UnregisterLocked(LoaderState& state, LoadedExtension& ext) {
 
 }  // namespace
 
-ExtensionRecord LoadExtension(const std::string& path_in) {
-  LoaderState& state = State();
-  std::lock_guard<std::mutex> lock(state.mutex);
+namespace {
+ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
+                           LoadedExtension* replacing) {
   struct stat st;
   if (stat(path_in.c_str(), &st) != 0) {
     Fail("ExtensionLoadError", "cannot load extension: no such file '" + path_in +
@@ -268,6 +295,12 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
   LoadedExtension* previous = nullptr;
   for (const auto& ext : state.loaded) {
     if (ext->record.path != path) continue;
+    if (replacing != nullptr && ext.get() == replacing && ext->file == file) {
+      Fail("ExtensionLoadError", "cannot reload " + ExtensionLabel(replacing->record) +
+                                     " from the file it was loaded from: a library cannot be "
+                                     "mapped twice from one path. Load a copy of the new build "
+                                     "(tvm_extend.reload_extension does this).");
+    }
     if (ext->record.active) {
       if (ext->file == file) return ext->record;
       Fail("ExtensionLoadError",
@@ -330,10 +363,14 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
     Fail("ExtensionVersionError",
          "cannot load " + ExtensionLabel(record) + ": " + version_error + ".");
   }
+  if (replacing != nullptr && record.name != replacing->record.name) {
+    Fail("ExtensionLoadError", "cannot reload " + ExtensionLabel(replacing->record) + " from " +
+                                   path + ": that library is extension '" + record.name + "'");
+  }
   // Name clashes first: they name the exact global and both owners.
-  CheckRegistrations(state, record);
+  CheckRegistrations(state, record, replacing);
   for (const auto& ext : state.loaded) {
-    if (ext->record.name == record.name && ext->record.active) {
+    if (ext.get() != replacing && ext->record.name == record.name && ext->record.active) {
       Fail("DuplicateRegistrationError", "cannot load " + ExtensionLabel(record) +
                                              ": an extension of the same name is already loaded: " +
                                              ExtensionLabel(ext->record) + ".");
@@ -348,7 +385,28 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
          "cannot load " + ExtensionLabel(record) + ": " + (schema ? "" : e.kind() + ": ") +
              e.message() + ". Nothing of the extension was registered.");
   }
-  std::vector<Function> functions = RegisterAll(record, &handles);
+  std::vector<Function> functions = RegisterAll(record, &handles, replacing);
+  if (replacing != nullptr) {
+    // The new library is in place: retire the old one's remaining names and entry. Its
+    // library stays mapped, so objects made by its code keep working.
+    std::set<std::string> kept;
+    for (const RegistrationRecord& reg : record.registrations) kept.insert(reg.name);
+    for (size_t i = 0; i < replacing->record.registrations.size(); ++i) {
+      const std::string& name = replacing->record.registrations[i].name;
+      if (kept.count(name)) {
+        state.owner.erase(name);
+        continue;
+      }
+      std::optional<Function> current = Function::GetGlobal(name);
+      if (current.has_value() && i < replacing->functions.size() &&
+          current->same_as(replacing->functions[i])) {
+        RemoveGlobal(name);
+      }
+      state.owner.erase(name);
+    }
+    replacing->functions.clear();
+    replacing->record.active = false;
+  }
 
   guard.keep = true;
   LoadedExtension* slot = previous;
@@ -367,6 +425,22 @@ ExtensionRecord LoadExtension(const std::string& path_in) {
   slot->functions = std::move(functions);
   for (const RegistrationRecord& reg : record.registrations) state.owner[reg.name] = index;
   return record;
+}
+}  // namespace
+
+ExtensionRecord LoadExtension(const std::string& path) {
+  LoaderState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  return LoadLocked(state, path, nullptr);
+}
+
+ExtensionRecord ReloadExtension(const std::string& name, const std::string& path) {
+  LoaderState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  for (auto& ext : state.loaded) {
+    if (ext->record.name == name && ext->record.active) return LoadLocked(state, path, ext.get());
+  }
+  Fail("ExtensionLoadError", "cannot reload extension '" + name + "': it is not loaded");
 }
 
 std::vector<ExtensionRecord> ListExtensions() {

@@ -58,6 +58,17 @@ struct ExtensionRecord {
  */
 TVM_EXTEND_CORE_API ExtensionRecord LoadExtension(const std::string& path);
 
+/*!
+ * \brief Replace a loaded extension by the library at `path` (a new build of it), atomically:
+ *        the new library is checked and its functions created first; then its names replace
+ *        the old ones in one step, names the new build dropped are removed, and on any failure
+ *        the old functions stay registered. The old library stays mapped, so functions fetched
+ *        and pass objects made before the reload keep running the old code.
+ * \param path Must differ from every path already loaded (copy a rebuilt file first).
+ */
+TVM_EXTEND_CORE_API ExtensionRecord ReloadExtension(const std::string& name,
+                                                    const std::string& path);
+
 /*! \brief The extensions loaded in this process, in load order, unloaded ones included. */
 TVM_EXTEND_CORE_API std::vector<ExtensionRecord> ListExtensions();
 
