@@ -3,11 +3,11 @@
 # GoogleTest binary and builds every example out of tree from a clean folder).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if ! [ -f /usr/include/gtest/gtest.h ]; then
+if ! [ -f /usr/include/gtest/gtest.h ] || ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && apt-get install -y -qq libgtest-dev) >&2
+    (apt-get update -qq && apt-get install -y -qq libgtest-dev chromium) >&2
   else
-    echo "test.sh: libgtest-dev is missing; install it (apt-get install libgtest-dev)" >&2
+    echo "test.sh: install libgtest-dev and chromium (apt-get install libgtest-dev chromium)" >&2
     exit 1
   fi
 fi

@@ -3,6 +3,8 @@
     tvm-extend --cmake-dir | --include-dir | --version | --tvm-version
     tvm-extend new NAME [--dir DIR] [--with pass,function]
     tvm-extend doctor
+    tvm-extend opt FILE.py [--load EXT] (--passes A,B | --pipeline NAME) [--print-after-all]
+                   [--print-after PASS] [--diff] [--timing] [--html OUT.html] [-o OUT]
 
 Paths and versions answer without importing TVM, so CMake can ask for them quickly.
 """
@@ -56,6 +58,12 @@ def cmd_doctor(args) -> int:
     return doctor.run(sys.stdout)
 
 
+def cmd_opt(args) -> int:
+    from . import opt
+
+    return opt.main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tvm-extend", description="Extend Apache TVM out of tree."
@@ -77,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     new.set_defaults(run=cmd_new)
     doc = sub.add_parser("doctor", help="check TVM, tvm-ffi and every installed extension")
     doc.set_defaults(run=cmd_doctor)
+    from .opt import add_arguments
+
+    opt = sub.add_parser("opt", help="run passes or a pipeline over a TVMScript file")
+    add_arguments(opt)
+    opt.set_defaults(run=cmd_opt)
     args = parser.parse_args(argv)
     if args.command:
         return args.run(args)

@@ -249,3 +249,12 @@ def pass_names(name: str) -> list[str]:
     if isinstance(factory, DerivedPipeline):
         return [p.info.name for p in factory.passes()]
     return [p.info.name for p in base_passes(name)]
+
+
+def passes_of(name: str) -> list:
+    """The pass objects pipeline ``name`` (TVM's or a derived one) runs under the current
+    PassContext, in order."""
+    factory = _tir_pipelines.PIPELINE_MAP.get(name)
+    if isinstance(factory, DerivedPipeline):
+        return factory.passes()
+    return base_passes(name)
