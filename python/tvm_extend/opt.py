@@ -102,7 +102,9 @@ def make_pass(spec: str):
     try:
         args = ast.literal_eval(f"({arg_text},)") if arg_text else ()
     except (ValueError, SyntaxError):
-        raise OptError(f"pass '{name}': arguments must be Python literals: ({arg_text})", 2)
+        raise OptError(
+            f"pass '{name}': arguments must be Python literals: ({arg_text})", 2
+        ) from None
     func = tvm_ffi.get_global_func(name, allow_missing=True)
     if func is None:
         raise OptError(
