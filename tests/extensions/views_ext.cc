@@ -121,8 +121,47 @@ tvm::ffi::ObjectRef BuildFunction(bool with_block) {
   }
   return b.Finish();
 }
+// Misuse that must raise, never read the wrong memory.
+tvm::ffi::ObjectRef ForBodyOf(tvm::ffi::ObjectRef obj) { return For(obj).body(); }
+int64_t NullViewKind() { return For().kind(); }
+tvm::ffi::ObjectRef MutateBadly(tvm::ffi::ObjectRef obj, bool null_body) {
+  struct Bad : StmtExprMutator {
+    bool null_body = false;
+    Stmt VisitStmt_(const BufferStore& op) override {
+      if (null_body) return Stmt();
+      return Evaluate::Make(op.value());  // fine for a statement position...
+    }
+    Stmt VisitStmt_(const SBlock& op) override {
+      if (null_body) return VisitChildren(op);         // a null body below
+      return Evaluate::Make(IntImm::Make(kInt32, 0));  // ...not where an SBlock must be
+    }
+  } bad;
+  bad.null_body = null_body;
+  return bad.VisitStmt(PrimFunc(obj).body());
+}
+// with_<field>: copy-on-write of one field.
+tvm::ffi::ObjectRef ReplaceLoopBody(tvm::ffi::ObjectRef obj) {
+  PrimFunc f(obj);
+  For loop(f.body());
+  return f.with_body(loop.with_body(Evaluate::Make(IntImm::Make(kInt32, 7))));
+}
+// A handle with automatic storage comes and goes without leaving a dangling slot.
+int64_t TransientHandles(int64_t n) {
+  int64_t sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    tvm_extend::ir::GlobalFunction<Expr(tvm::ffi::Any, tvm::ffi::Any, tvm::ffi::ObjectRef)> add{
+        "prim._OpAdd"};
+    sum += add(int64_t{1}, i, {}).as<IntImm>().value();
+  }
+  return sum;
+}
 }  // namespace
 
+TVM_EXTEND_REGISTER_FUNC("views_ext.for_body_of", ForBodyOf);
+TVM_EXTEND_REGISTER_FUNC("views_ext.null_view_kind", NullViewKind);
+TVM_EXTEND_REGISTER_FUNC("views_ext.mutate_badly", MutateBadly);
+TVM_EXTEND_REGISTER_FUNC("views_ext.replace_loop_body", ReplaceLoopBody);
+TVM_EXTEND_REGISTER_FUNC("views_ext.transient_handles", TransientHandles);
 TVM_EXTEND_REGISTER_FUNC("views_ext.build_function", BuildFunction);
 TVM_EXTEND_REGISTER_FUNC("views_ext.operators", Operators);
 TVM_EXTEND_REGISTER_FUNC("views_ext.describe", Describe);

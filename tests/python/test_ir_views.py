@@ -87,6 +87,38 @@ def test_built_function_compiles_and_runs(views, with_block):
     np.testing.assert_array_equal(b.numpy(), np.where(a < 32, a * 2, a + 1))
 
 
+def test_misuse_raises_instead_of_reading_wrong_memory(views):
+    x = tvm.tirx.Var("x", "int32")
+    with pytest.raises(TypeError, match="expected tirx.For but got prim.Add"):
+        views["for_body_of"](x + 1)
+    with pytest.raises(ValueError, match="reading field `kind` of a null `tirx.For` view"):
+        views["null_view_kind"]()
+
+
+def test_mutator_results_are_checked(views):
+    @T.prim_func(check_well_formed=False)
+    def with_block(A: T.Buffer((4,), "int32")):
+        for i in range(4):
+            with T.sblock("b"):
+                A[i] = 1
+
+    with pytest.raises(TypeError, match="expected s_tir.SBlock but got tirx.Evaluate"):
+        views["mutate_badly"](with_block, False)
+    with pytest.raises(ValueError, match="returned null for field `body` of `s_tir.SBlock`"):
+        views["mutate_badly"](with_block, True)
+
+
+def test_with_field_copies_on_write(views):
+    after = views["replace_loop_body"](store_kernel)
+    assert after.body.body.value.value == 7
+    assert after.body.extent.same_as(store_kernel.body.extent)
+    assert isinstance(store_kernel.body.body, tvm.tirx.BufferStore)  # the input is untouched
+
+
+def test_transient_global_function_handles(views):
+    assert views["transient_handles"](50) == sum(1 + i for i in range(50))
+
+
 def test_downcast_names_both_types(views):
     x = tvm.tirx.Var("x", "int32")
     with pytest.raises(TypeError, match="expected tirx.For but got prim.Add"):
@@ -157,7 +189,7 @@ def test_generated_header_matches_tvm_reflection(tmp_path):
 @pytest.fixture(scope="module")
 def point_build():
     build = BUILD / "schema"
-    cmake_build(ROOT / "tests" / "schema", build)
+    cmake_build(ROOT / "tests" / "schema", build, "-DPOINT_VIEWS_DIR=")  # the layouts first
     views_dir = build / "views"
     subprocess.run(
         [

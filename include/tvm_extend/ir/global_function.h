@@ -22,6 +22,8 @@
 #include <tvm_extend/extension/load_hooks.h>
 #include <tvm_extend/ir/view.h>
 
+#include <algorithm>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -43,7 +45,7 @@ inline std::string SchemaTypeOf() {
     return "DataType";
   } else if constexpr (std::is_same_v<U, tvm::ffi::String> || std::is_same_v<U, std::string>) {
     return "ffi.String";
-  } else if constexpr (std::is_base_of_v<NodeRef, U>) {
+  } else if constexpr (std::is_base_of_v<NodeRef, U> && !std::is_same_v<U, NodeRef>) {
     return U::kTypeKey;
   } else {
     return "";  // ObjectRef, Any, containers: not checked
@@ -63,11 +65,41 @@ struct GlobalFunctionSlot {
   const char* name;
   std::vector<std::string> expected;  // return type, then parameters
   tvm::ffi::Function function;
+  std::once_flag bound;
   GlobalFunctionSlot(const char* n, std::vector<std::string> types)
       : name(n), expected(std::move(types)) {
+    std::lock_guard<std::mutex> lock(SlotsMutex());
     GlobalFunctionSlots().push_back(this);
   }
+  ~GlobalFunctionSlot() {
+    std::lock_guard<std::mutex> lock(SlotsMutex());
+    auto& slots = GlobalFunctionSlots();
+    slots.erase(std::remove(slots.begin(), slots.end(), this), slots.end());
+  }
+  static std::mutex& SlotsMutex() {
+    static std::mutex m;
+    return m;
+  }
 };
+
+/*! \brief Whether schema type `actual` may stand where `expected` is: equal, or a subtype. */
+inline bool SameOrSubtype(const std::string& actual, const std::string& expected) {
+  if (actual == expected) return true;
+  // A C++ integer converts to and from TVM's arbitrary-precision integers.
+  if ((actual == "int" && expected == "ffi.BigInt") ||
+      (actual == "ffi.BigInt" && expected == "int")) {
+    return true;
+  }
+  int32_t a = -1, e = -1;
+  TVMFFIByteArray ak{actual.data(), actual.size()}, ek{expected.data(), expected.size()};
+  if (TVMFFITypeKeyToIndex(&ak, &a) != 0 || TVMFFITypeKeyToIndex(&ek, &e) != 0) {
+    (void)tvm::ffi::detail::MoveFromSafeCallRaised();
+    return false;
+  }
+  const TVMFFITypeInfo* ai = TVMFFIGetTypeInfo(a);
+  const TVMFFITypeInfo* ei = TVMFFIGetTypeInfo(e);
+  return ai->type_depth > ei->type_depth && ai->type_ancestors[ei->type_depth]->type_index == e;
+}
 
 /*! \brief The "type" of each object directly inside the JSON list that opens at `open`. */
 inline std::vector<std::string> ListTypes(const std::string& json, size_t open) {
@@ -78,7 +110,12 @@ inline std::vector<std::string> ListTypes(const std::string& json, size_t open) 
     if (c == '[' || c == '{') {
       if (++depth == 2 && c == '{') {
         size_t begin = json.find("\"type\":\"", i) + 8;
-        out.push_back(json.substr(begin, json.find('"', begin) - begin));
+        std::string type = json.substr(begin, json.find('"', begin) - begin);
+        if (type == "Optional") {  // Optional[T] takes a T (or nothing)
+          size_t inner = json.find("\"type\":\"", begin) + 8;
+          type = json.substr(inner, json.find('"', inner) - inner);
+        }
+        out.push_back(type);
       }
     } else if ((c == ']' || c == '}') && --depth == 0) {
       break;
@@ -116,42 +153,54 @@ inline std::string JoinSignature(const std::vector<std::string>& types) {
   return out + ") -> " + (types.empty() || types[0].empty() ? std::string("Any") : types[0]);
 }
 
-inline void BindGlobalFunctions() {
+/*! \brief Look up and check one handle; throws SchemaError. */
+inline void BindGlobalFunction(GlobalFunctionSlot* slot) {
   static const tvm::ffi::Function metadata =
       abi::RequireGlobal("ffi.GetGlobalFuncMetadata", "tvm_extend::ir::GlobalFunction");
-  for (GlobalFunctionSlot* slot : GlobalFunctionSlots()) {
-    std::optional<tvm::ffi::Function> f = tvm::ffi::Function::GetGlobal(slot->name);
-    if (!f.has_value()) {
-      SchemaError("it has no global function `" + std::string(slot->name) + "` (expected " +
-                  JoinSignature(slot->expected) + ")");
+  std::optional<tvm::ffi::Function> f = tvm::ffi::Function::GetGlobal(slot->name);
+  if (!f.has_value()) {
+    SchemaError("it has no global function `" + std::string(slot->name) + "` (expected " +
+                JoinSignature(slot->expected) + ")");
+  }
+  std::string meta = metadata(tvm::ffi::String(slot->name)).cast<tvm::ffi::String>();
+  size_t at = meta.find("\"type_schema\":");
+  if (at != std::string::npos) {
+    // The schema is a JSON string inside the metadata JSON: unescape it.
+    std::string schema;
+    for (size_t i = meta.find('"', at + 14) + 1; i < meta.size() && meta[i] != '"'; ++i) {
+      if (meta[i] == '\\' && i + 1 < meta.size()) ++i;
+      schema.push_back(meta[i]);
     }
-    std::string meta = metadata(tvm::ffi::String(slot->name)).cast<tvm::ffi::String>();
-    size_t at = meta.find("\"type_schema\":");
-    if (at != std::string::npos) {
-      // The schema is a JSON string inside the metadata JSON: unescape it.
-      std::string schema;
-      for (size_t i = meta.find('"', at + 14) + 1; i < meta.size() && meta[i] != '"'; ++i) {
-        if (meta[i] == '\\' && i + 1 < meta.size()) ++i;
-        schema.push_back(meta[i]);
-      }
-      std::vector<std::string> actual = SchemaTypes(schema);
-      bool ok = actual.empty() || actual.size() == slot->expected.size();
-      for (size_t i = 0; ok && !actual.empty() && i < actual.size(); ++i) {
-        ok = slot->expected[i].empty() || actual[i] == "Any" || actual[i] == slot->expected[i];
-      }
-      if (!ok) {
-        SchemaError("global function `" + std::string(slot->name) + "` has signature " +
-                    JoinSignature(actual) + ", but the extension calls it as " +
-                    JoinSignature(slot->expected));
-      }
+    std::vector<std::string> actual = SchemaTypes(schema);
+    bool ok = actual.empty() || actual.size() == slot->expected.size();
+    for (size_t i = 0; ok && !actual.empty() && i < actual.size(); ++i) {
+      const std::string& want = slot->expected[i];
+      // The return value may be more specific than expected; a parameter may be more general.
+      ok = want.empty() || actual[i] == "Any" ||
+           (i == 0 ? SameOrSubtype(actual[i], want) : SameOrSubtype(want, actual[i]));
     }
-    slot->function = *f;
+    if (!ok) {
+      SchemaError("global function `" + std::string(slot->name) + "` has signature " +
+                  JoinSignature(actual) + ", but the extension calls it as " +
+                  JoinSignature(slot->expected));
+    }
+  }
+  slot->function = *f;
+}
+
+/*! \brief The load hook: bind every handle of this library. */
+inline void BindGlobalFunctions() {
+  std::vector<GlobalFunctionSlot*> slots;
+  {
+    std::lock_guard<std::mutex> lock(GlobalFunctionSlot::SlotsMutex());
+    slots = GlobalFunctionSlots();
+  }
+  for (GlobalFunctionSlot* slot : slots) {
+    std::call_once(slot->bound, [slot] { BindGlobalFunction(slot); });
   }
 }
 
 inline ::tvm_extend::detail::LoadHookRegistrar bind_global_functions_on_load{&BindGlobalFunctions};
-
-#pragma GCC visibility pop
 
 template <typename Signature>
 class GlobalFunction;
@@ -163,7 +212,8 @@ class GlobalFunction<R(Args...)> {
   explicit GlobalFunction(const char* name)
       : slot_(name, std::vector<std::string>{SchemaTypeOf<R>(), SchemaTypeOf<Args>()...}) {}
   R operator()(Args... args) const {
-    if (!slot_.function.defined()) BindGlobalFunctions();  // used outside an extension
+    // Bound at load time in an extension; on first use elsewhere (thread-safe, this handle only).
+    std::call_once(slot_.bound, [this] { BindGlobalFunction(&slot_); });
     if constexpr (std::is_void_v<R>) {
       slot_.function(std::forward<Args>(args)...);
     } else if constexpr (std::is_base_of_v<NodeRef, R>) {
@@ -175,8 +225,20 @@ class GlobalFunction<R(Args...)> {
   const char* name() const { return slot_.name; }
 
  private:
-  GlobalFunctionSlot slot_;
+  mutable GlobalFunctionSlot slot_;
 };
+
+/*!
+ * \brief The registered constructor of a generated view (its type tag names it), bound and
+ *        signature-checked at load time like any GlobalFunction, and only if `Make` is used.
+ */
+template <typename Tag, typename Signature>
+struct CtorBinding {
+  static GlobalFunction<Signature> fn;
+};
+template <typename Tag, typename Signature>
+GlobalFunction<Signature> CtorBinding<Tag, Signature>::fn{Tag::kTypeKey};
+#pragma GCC visibility pop
 
 }  // namespace ir
 }  // namespace tvm_extend

@@ -75,11 +75,15 @@ inline std::vector<TypeSlot*>& TypeSlots() {
 /*! \brief A node type the extension uses, with its runtime type index once bound. */
 struct TypeSlot {
   const char* type_key;
+  /*! \brief The parent type the generator saw ("" when not checked). */
+  const char* parent_key = "";
   int32_t type_index = -1;
   int32_t type_depth = -1;
   /*! \brief The type's `__ffi_shallow_copy__`, for copy-on-write rebuilds. */
   tvm::ffi::Function shallow_copy;
-  explicit TypeSlot(const char* key) : type_key(key) { TypeSlots().push_back(this); }
+  TypeSlot(const char* key, const char* parent) : type_key(key), parent_key(parent) {
+    TypeSlots().push_back(this);
+  }
 };
 
 /*! \brief A field the extension uses, with its offset in the running TVM once bound. */
@@ -103,7 +107,7 @@ struct TypeBinding {
   static TypeSlot slot;
 };
 template <typename Tag>
-TypeSlot TypeBinding<Tag>::slot{Tag::kTypeKey};
+TypeSlot TypeBinding<Tag>::slot{Tag::kTypeKey, Tag::kParentKey};
 
 /*! \brief The slot of a field tag (kTypeKey, kName, kSchema, kKind, kSize). */
 template <typename Tag>
@@ -174,6 +178,16 @@ inline void BindSchema() {
     const TVMFFITypeInfo* info = LookupType(slot->type_key, &index);
     if (info == nullptr)
       SchemaError("it has no IR node type `" + std::string(slot->type_key) + "`");
+    if (slot->parent_key[0] != '\0') {
+      std::string_view parent = info->type_depth > 0
+                                    ? AsView(info->type_ancestors[info->type_depth - 1]->type_key)
+                                    : std::string_view("");
+      if (parent != slot->parent_key) {
+        SchemaError("`" + std::string(slot->type_key) + "` derives from `" + std::string(parent) +
+                    "`, but the extension was built for a `" + slot->type_key +
+                    "` that derives from `" + slot->parent_key + "`");
+      }
+    }
     slot->type_index = index;
     slot->type_depth = info->type_depth;
     if (copy_column != nullptr && index >= copy_column->begin_index &&
@@ -223,8 +237,15 @@ inline void BindSchema() {
  */
 inline ::tvm_extend::detail::LoadHookRegistrar bind_schema_on_load{&BindSchema};
 
+[[noreturn]] inline void UnboundError(const char* what) {
+  TVM_FFI_THROW(RuntimeError) << "tvm-extend: the view of `" << what
+                              << "` is used before tvm_extend::ir::BindSchema() ran (the loader "
+                                 "runs it for extensions; a C++ host program calls it itself)";
+}
+
 /*! \brief Whether `obj` is of the bound type or derives from it. */
 inline bool IsInstance(const tvm::ffi::Object* obj, const TypeSlot& slot) {
+  if (TVM_FFI_PREDICT_FALSE(slot.type_depth < 0)) UnboundError(slot.type_key);
   if (obj == nullptr) return false;
   int32_t index = obj->type_index();
   if (index == slot.type_index) return true;
@@ -233,7 +254,13 @@ inline bool IsInstance(const tvm::ffi::Object* obj, const TypeSlot& slot) {
          info->type_ancestors[slot.type_depth]->type_index == slot.type_index;
 }
 
+/*! \brief The address of a field, after checking the slot is bound and the node is not null. */
 inline const char* FieldAddress(const tvm::ffi::Object* obj, const FieldSlot& slot) {
+  if (TVM_FFI_PREDICT_FALSE(slot.offset < 0)) UnboundError(slot.type_key);
+  if (TVM_FFI_PREDICT_FALSE(obj == nullptr)) {
+    TVM_FFI_THROW(ValueError) << "reading field `" << slot.name << "` of a null `" << slot.type_key
+                              << "` view";
+  }
   return reinterpret_cast<const char*>(obj) + slot.offset;
 }
 
@@ -245,8 +272,9 @@ inline const tvm::ffi::ObjectRef& ObjectField(const tvm::ffi::Object* obj, const
 /*! \brief Read any field through its getter (kGetter). */
 inline tvm::ffi::Any GetterField(const tvm::ffi::Object* obj, const FieldSlot& slot) {
   tvm::ffi::Any result;
-  TVM_FFI_CHECK_SAFE_CALL(slot.getter(const_cast<char*>(FieldAddress(obj, slot)),
-                                      reinterpret_cast<TVMFFIAny*>(&result)));
+  const char* address = FieldAddress(obj, slot);
+  TVM_FFI_CHECK_SAFE_CALL(
+      slot.getter(const_cast<char*>(address), reinterpret_cast<TVMFFIAny*>(&result)));
   return result;
 }
 
@@ -257,13 +285,30 @@ inline T PodField(const tvm::ffi::Object* obj, const FieldSlot& slot) {
   return value;
 }
 
-/*! \brief A new node equal to `node`, through the type's `__ffi_shallow_copy__`. */
-inline tvm::ffi::ObjectRef ShallowCopy(const tvm::ffi::ObjectRef& node, const TypeSlot& slot) {
-  if (!slot.shallow_copy.defined()) {
-    TVM_FFI_THROW(RuntimeError) << "tvm-extend: the running TVM cannot copy `" << slot.type_key
+/*!
+ * \brief A new node equal to `node`, of the node's own runtime type (not the view's), through
+ *        that type's `__ffi_shallow_copy__`.
+ */
+inline tvm::ffi::ObjectRef ShallowCopy(const tvm::ffi::ObjectRef& node) {
+  static const TVMFFIByteArray kShallowCopy{"__ffi_shallow_copy__", 20};
+  static const TVMFFITypeAttrColumn* column = TVMFFIGetTypeAttrColumn(&kShallowCopy);
+  const int32_t index = node->type_index();
+  if (column == nullptr || index < column->begin_index ||
+      index >= column->begin_index + column->size ||
+      column->data[index - column->begin_index].type_index !=
+          tvm::ffi::TypeIndex::kTVMFFIFunction) {
+    TVM_FFI_THROW(RuntimeError) << "tvm-extend: the running TVM cannot copy `" << node->GetTypeKey()
                                 << "` nodes (no __ffi_shallow_copy__)";
   }
-  return slot.shallow_copy(node).cast<tvm::ffi::ObjectRef>();
+  tvm::ffi::AnyView arg(node);
+  tvm::ffi::Any result;
+  const auto* copy = reinterpret_cast<const tvm::ffi::FunctionObj*>(
+      column->data[index - column->begin_index].v_obj);
+  copy->CallPacked(&arg, 1, &result);
+  return std::move(result).cast<tvm::ffi::ObjectRef>();
+}
+inline tvm::ffi::ObjectRef ShallowCopy(const tvm::ffi::ObjectRef& node, const TypeSlot&) {
+  return ShallowCopy(node);
 }
 
 /*! \brief Write an object field of a node nobody else holds yet (a fresh copy). */
@@ -273,6 +318,18 @@ inline void SetObjectField(tvm::ffi::Object* fresh, const FieldSlot& slot, tvm::
 }
 
 #pragma GCC visibility pop
+
+/*! \brief Tag of the view constructors that skip the type check (the caller knows). */
+struct Unchecked {};
+
+[[noreturn]] inline void WrongType(const char* expected, const tvm::ffi::ObjectRef& got) {
+  TVM_FFI_THROW(TypeError) << "expected " << expected << " but got " << got->GetTypeKey();
+}
+
+[[noreturn]] inline void NullResult(const char* type_key, const char* field) {
+  TVM_FFI_THROW(ValueError) << "a mutator returned null for field `" << field << "` of `"
+                            << type_key << "`, which needs a node";
+}
 
 /*!
  * \brief Base of all views: a nullable reference to a TVM node.
@@ -284,6 +341,7 @@ class NodeRef : public tvm::ffi::ObjectRef {
  public:
   NodeRef() = default;
   explicit NodeRef(const tvm::ffi::ObjectRef& ref) : tvm::ffi::ObjectRef(ref) {}
+  NodeRef(const tvm::ffi::ObjectRef& ref, Unchecked) : tvm::ffi::ObjectRef(ref) {}
   explicit NodeRef(tvm::ffi::ObjectPtr<tvm::ffi::Object> ptr)
       : tvm::ffi::ObjectRef(std::move(ptr)) {}
 
@@ -312,7 +370,7 @@ class List {
   explicit List(tvm::ffi::Array<tvm::ffi::ObjectRef> data) : data_(std::move(data)) {}
   int64_t size() const { return data_.defined() ? static_cast<int64_t>(data_.size()) : 0; }
   bool empty() const { return size() == 0; }
-  T operator[](int64_t i) const { return T(data_[i]); }
+  T operator[](int64_t i) const { return T(data_[i], Unchecked{}); }
   const tvm::ffi::Array<tvm::ffi::ObjectRef>& data() const { return data_; }
   bool same_as(const List& other) const { return data_.same_as(other.data_); }
 
@@ -342,8 +400,8 @@ template <typename Tag, typename T>
 inline T ReadNode(const tvm::ffi::ObjectRef& self) {
   const tvm::ffi::ObjectRef& value = ObjectField(self.get(), FieldBinding<Tag>::slot);
   if constexpr (std::is_base_of_v<NodeRef, T>) {
-    return T(value);
-  } else {  // a tvm-ffi container such as Map<String, Any>
+    return T(value, Unchecked{});  // BindSchema checked the field's declared type
+  } else {                         // a tvm-ffi container such as Map<String, Any>
     return tvm::ffi::detail::ObjectUnsafe::ObjectRefFromObjectPtr<T>(
         tvm::ffi::detail::ObjectUnsafe::ObjectPtrFromObjectRef<tvm::ffi::Object>(value));
   }
