@@ -157,3 +157,28 @@ def test_licm_kernel_matches_the_original():
         return out.numpy()
 
     np.testing.assert_array_equal(run(hoisted), run(mod))
+
+
+def test_unroll_renews_bindings_so_the_result_compiles():
+    @T.prim_func
+    def before(A: T.Buffer((4,), "int32")):
+        for i in T.unroll(2):
+            x: T.let[T.int32] = A[i] + 1
+            A[i] = x * 2
+
+    ours = tir_passes.UnrollByAnnotation()(tvm.IRModule({"main": before}))
+    tvm.ir.assert_structural_equal(ours, tvm.tirx.transform.UnrollLoop()(
+        tvm.IRModule({"main": before})))
+    assert tvm.compile(ours, target="llvm") is not None  # each copy defines its own `x`
+
+
+def test_licm_leaves_block_iteration_variables_alone():
+    @T.prim_func(check_well_formed=False)
+    def before(A: T.Buffer((16,), "int32"), x: T.int32):
+        for i in range(16):
+            with T.sblock("b"):
+                vi = T.axis.spatial(16, i)
+                A[vi] = A[vi] + vi * 3 + x
+
+    after = tir_passes.LoopInvariantCodeMotion()(tvm.IRModule({"main": before}))["main"]
+    assert "licm_" not in after.script()

@@ -39,6 +39,10 @@ std::unordered_set<const tvm::ffi::Object*> DefinedVars(const Stmt& stmt) {
       vars.insert(op.var().get());
       StmtExprVisitor::VisitExpr_(op);
     }
+    void VisitStmt_(const SBlock& op) override {
+      for (IterVar iv : op.iter_vars()) vars.insert(iv.var().get());
+      StmtExprVisitor::VisitStmt_(op);
+    }
   } collector;
   collector.VisitStmt(stmt);
   return collector.vars;

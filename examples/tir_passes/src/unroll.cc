@@ -25,9 +25,9 @@ using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
 constexpr int32_t kUnrolled = 3;  // tvm.tirx.ForKind.UNROLLED
 
 /*!
- * \brief Replaces one variable by an expression in a copy of a loop body. Loops inside the
- *        body get fresh loop variables, so that each unrolled copy defines its own (TIR
- *        defines every variable once).
+ * \brief Replaces one variable by an expression in a copy of a loop body. Every variable the
+ *        body defines (loop variables, bindings, lets) is renewed, so that each unrolled copy
+ *        defines its own (TIR defines every variable once).
  */
 class SubstituteVar : public StmtExprMutator {
  public:
@@ -39,12 +39,24 @@ class SubstituteVar : public StmtExprMutator {
     return op;
   }
 
+  /*! \brief A fresh variable standing for `var` in this copy. */
+  Var Renew(const Var& var) {
+    Var fresh(tvm_extend::ir::ShallowCopy(var), tvm_extend::ir::Unchecked{});
+    map_[var.get()] = fresh;
+    return fresh;
+  }
+
   Stmt VisitStmt_(const For& op) override {
-    Var fresh(tvm_extend::ir::ShallowCopy(op.loop_var(), Var::type_slot()));
-    map_[op.loop_var().get()] = fresh;
-    For loop = VisitChildren(op);
-    return For::Make(fresh, loop.min(), loop.extent(), loop.kind(), loop.body(),
-                     loop.thread_binding(), loop.annotations(), loop.step());
+    Var fresh = Renew(op.loop_var());
+    return VisitChildren(op).with_loop_var(fresh);
+  }
+  Stmt VisitStmt_(const Bind& op) override {
+    Var fresh = Renew(op.var());
+    return VisitChildren(op).with_var(fresh);
+  }
+  Expr VisitExpr_(const Let& op) override {
+    Var fresh = Renew(op.var());
+    return VisitChildren(op).with_var(fresh);
   }
 
  private:
