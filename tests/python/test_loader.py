@@ -240,7 +240,7 @@ def test_registration_failing_midway_rolls_back(test_extensions):
         tvm_extend.load_extension(lib(test_extensions, "racy"))
     message = str(info.value)
     assert "registering 'racy.c' failed" in message
-    assert "The 2 name(s) registered before it were removed again" in message
+    assert "The 2 name(s) registered before it were put back as they were" in message
     assert not registered("racy.a") and not registered("racy.b")
     assert "racy" not in {e.name for e in tvm_extend.list_extensions()}
 
