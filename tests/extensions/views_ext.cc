@@ -1,6 +1,7 @@
 // Exercises the typed TIR views: fields of every storage kind, checked casts, constructors,
 // the visitor and the copy-on-write mutator.
 #include <tvm_extend/extension.h>
+#include <tvm_extend/ir/analysis.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/tir.h>
 #include <tvm_extend/ir/tir_builder.h>
@@ -87,16 +88,8 @@ tvm::ffi::ObjectRef BuildLoop(int64_t n) {
 // Downcast of a node to the wrong view.
 tvm::ffi::ObjectRef DowncastToFor(tvm::ffi::ObjectRef obj) { return NodeRef(obj).Downcast<For>(); }
 
-// A typed call of one of TVM's analyses: the free variables of a statement. TVM registers it
-// as a packed function (no signature to check), so its two arguments must be right here.
-tvm_extend::ir::GlobalFunction<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef, tvm::ffi::ObjectRef)>
-    undefined_vars{"tirx.analysis.UndefinedVars"};
-int64_t CountFreeVars(tvm::ffi::ObjectRef stmt) {
-  tvm_extend::ir::List<Var> vars(tvm::ffi::Array<tvm::ffi::ObjectRef>(
-      tvm::ffi::detail::ObjectUnsafe::ObjectPtrFromObjectRef<tvm::ffi::Object>(
-          undefined_vars(stmt, tvm::ffi::Array<tvm::ffi::ObjectRef>()))));
-  return vars.size();
-}
+// A typed call of one of TVM's analyses: the free variables of a statement.
+int64_t CountFreeVars(tvm::ffi::ObjectRef stmt) { return FreeVars(NodeRef(stmt)).size(); }
 // (x + 1) * 2 < floordiv(y, 4) && x != y, with TVM's type promotion: y is int64.
 tvm::ffi::ObjectRef Operators(tvm::ffi::ObjectRef x_ref, tvm::ffi::ObjectRef y_ref) {
   Expr x(x_ref), y(y_ref);

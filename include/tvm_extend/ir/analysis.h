@@ -13,6 +13,7 @@
 #include <tvm_extend/ir/tir.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace tvm_extend {
 namespace tir {
@@ -29,6 +30,9 @@ inline ::tvm_extend::ir::GlobalFunction<ConstIntBound(Analyzer, Expr)> const_int
     "sym.AnalyzerConstIntBound"};
 inline ::tvm_extend::ir::GlobalFunction<void(Analyzer, Var, ObjectRef, bool)> bind{
     "sym.AnalyzerBind"};
+// Registered without a signature (packed): its two arguments are fixed here, once.
+inline ::tvm_extend::ir::GlobalFunction<ObjectRef(ObjectRef, ObjectRef)> undefined_vars{
+    "tirx.analysis.UndefinedVars"};
 inline ::tvm_extend::ir::GlobalFunction<bool(Any, Any, bool, bool)> structural_equal{
     "ffi.StructuralEqual"};
 inline ::tvm_extend::ir::GlobalFunction<int64_t(Any, bool, bool)> structural_hash{
@@ -58,6 +62,16 @@ class ArithAnalyzer {
  private:
   Analyzer self_;
 };
+
+/*! \brief The variables `node` (a statement or an expression) uses but does not define,
+ *         minus `defined`: TVM's `tirx.analysis.UndefinedVars`. */
+inline ::tvm_extend::ir::List<Var> FreeVars(const ::tvm_extend::ir::NodeRef& node,
+                                            const std::vector<Var>& defined = {}) {
+  tvm::ffi::Array<tvm::ffi::ObjectRef> defs(defined.begin(), defined.end());
+  tvm::ffi::ObjectRef vars = analysis_detail::undefined_vars(node, defs);
+  return ::tvm_extend::ir::List<Var>(tvm::ffi::Array<tvm::ffi::ObjectRef>(
+      tvm::ffi::detail::ObjectUnsafe::ObjectPtrFromObjectRef<tvm::ffi::Object>(vars)));
+}
 
 /*! \brief TVM's structural equality (free variables mapped when map_free_vars). */
 inline bool StructuralEqual(const tvm::ffi::ObjectRef& a, const tvm::ffi::ObjectRef& b,
