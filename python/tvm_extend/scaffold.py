@@ -48,7 +48,8 @@ name = "{dist}"
 version = "0.1.0"
 description = "A TVM extension built with tvm-extend"
 requires-python = ">=3.9"
-dependencies = ["tvm-extend", "apache-tvm=={tvm_version}"]
+# The TVM release it is built for: the loader refuses any other (tvm-extend's version policy).
+dependencies = ["tvm-extend", "apache-tvm>={release},<{next_release}"]
 
 [project.entry-points."tvm_extend.extensions"]
 {name} = "{name}"
@@ -218,6 +219,13 @@ import tvm, {name}
 """
 
 
+def release_bounds(tvm_version: str) -> dict:
+    """`>=X.Y.Z,<X.Y.(Z+1)`: every repackaging (.postN) of the release, nothing else."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", tvm_version)
+    major, minor, patch = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    return {"release": f"{major}.{minor}.{patch}", "next_release": f"{major}.{minor}.{patch + 1}"}
+
+
 def check_name(name: str) -> None:
     """An extension name is a Python identifier: it names the package, the library and the
     namespace of its global functions."""
@@ -253,7 +261,7 @@ def new_project(name: str, dest: Path, kinds: list[str], tvm_version: str) -> li
     files = {
         "src/extension.cc": ENTRY_CC.format(name=name),
         "pyproject.toml": PYPROJECT.format(
-            name=name, dist=name.replace("_", "-"), tvm_version=tvm_version
+            name=name, dist=name.replace("_", "-"), **release_bounds(tvm_version)
         ),
     }
     api, usage, contents = "", [], []

@@ -167,8 +167,9 @@ def test_unroll_renews_bindings_so_the_result_compiles():
             A[i] = x * 2
 
     ours = tir_passes.UnrollByAnnotation()(tvm.IRModule({"main": before}))
-    tvm.ir.assert_structural_equal(ours, tvm.tirx.transform.UnrollLoop()(
-        tvm.IRModule({"main": before})))
+    tvm.ir.assert_structural_equal(
+        ours, tvm.tirx.transform.UnrollLoop()(tvm.IRModule({"main": before}))
+    )
     assert tvm.compile(ours, target="llvm") is not None  # each copy defines its own `x`
 
 
