@@ -87,6 +87,7 @@ PASS_CC = """\
 // against the running one when the extension loads.
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/tir.h>
+#include <tvm_extend/ir/tir_pass.h>
 
 namespace {{
 using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
@@ -118,10 +119,7 @@ class FoldIdentities : public StmtExprMutator {{
 }};
 
 tvm::ffi::ObjectRef Run(tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef) {{
-  PrimFunc f(func);
-  Stmt body = FoldIdentities().VisitStmt(f.body());
-  if (body.same_as(f.body())) return func;
-  return PrimFunc::Make(f.params(), body, f.ret_type(), f.attrs());
+  return RewriteBody(func, [](const Stmt& body) {{ return FoldIdentities().VisitStmt(body); }});
 }}
 }}  // namespace
 

@@ -15,6 +15,7 @@
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/tir.h>
+#include <tvm_extend/ir/tir_pass.h>
 
 #include <cstdint>
 #include <optional>
@@ -95,11 +96,8 @@ class MulDivToShiftRewriter : public StmtExprMutator {
 /*! \brief The pass body: rewrite the PrimFunc's body, keep everything else. */
 tvm::ffi::ObjectRef MulDivToShift(tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef /*mod*/,
                                   tvm::ffi::ObjectRef /*ctx*/) {
-  PrimFunc f(func);
-  MulDivToShiftRewriter rewriter;
-  Stmt body = rewriter.VisitStmt(f.body());
-  if (body.same_as(f.body())) return func;
-  return PrimFunc::Make(f.params(), body, f.ret_type(), f.attrs());
+  return RewriteBody(func,
+                     [](const Stmt& body) { return MulDivToShiftRewriter().VisitStmt(body); });
 }
 
 /*! \brief The same rewrite on one expression, for tests and interactive use. */

@@ -12,6 +12,7 @@
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/analysis.h>
 #include <tvm_extend/ir/tir.h>
+#include <tvm_extend/ir/tir_pass.h>
 
 #include <string>
 #include <unordered_set>
@@ -133,10 +134,7 @@ tvm::ffi::ObjectRef LoopInvariantCodeMotion() {
   return tvm_extend::transform::MakePrimFuncPass(
       "tir_passes.transform.LoopInvariantCodeMotion",
       [](tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef) {
-        PrimFunc f(func);
-        Stmt body = Hoister().VisitStmt(f.body());
-        if (body.same_as(f.body())) return func;
-        return tvm::ffi::ObjectRef(PrimFunc::Make(f.params(), body, f.ret_type(), f.attrs()));
+        return RewriteBody(func, [&](const Stmt& body) { return Hoister().VisitStmt(body); });
       },
       0);
 }

@@ -11,6 +11,7 @@
 #include <tvm_extend/ir/analysis.h>
 #include <tvm_extend/ir/tir.h>
 #include <tvm_extend/ir/tir_ops.h>
+#include <tvm_extend/ir/tir_pass.h>
 
 #include <cstdint>
 #include <optional>
@@ -94,10 +95,8 @@ tvm::ffi::ObjectRef StrengthReduce() {
   return tvm_extend::transform::MakePrimFuncPass(
       "tir_passes.transform.StrengthReduce",
       [](tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef) {
-        PrimFunc f(func);
-        Stmt body = StrengthReducer().VisitStmt(f.body());
-        if (body.same_as(f.body())) return func;
-        return tvm::ffi::ObjectRef(PrimFunc::Make(f.params(), body, f.ret_type(), f.attrs()));
+        return RewriteBody(func,
+                           [&](const Stmt& body) { return StrengthReducer().VisitStmt(body); });
       },
       0);
 }

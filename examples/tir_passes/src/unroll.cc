@@ -11,6 +11,7 @@
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/tir.h>
 #include <tvm_extend/ir/tir_ops.h>
+#include <tvm_extend/ir/tir_pass.h>
 
 #include <cstdint>
 #include <unordered_map>
@@ -129,10 +130,8 @@ tvm::ffi::ObjectRef UnrollByAnnotation(int64_t max_steps) {
   return tvm_extend::transform::MakePrimFuncPass(
       "tir_passes.transform.UnrollByAnnotation",
       [max_steps](tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef) {
-        PrimFunc f(func);
-        Stmt body = Unroller(max_steps).VisitStmt(f.body());
-        if (body.same_as(f.body())) return func;
-        return tvm::ffi::ObjectRef(PrimFunc::Make(f.params(), body, f.ret_type(), f.attrs()));
+        return RewriteBody(func,
+                           [&](const Stmt& body) { return Unroller(max_steps).VisitStmt(body); });
       },
       0);
 }
