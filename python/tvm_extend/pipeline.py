@@ -35,6 +35,7 @@ class Insertion:
     where: str  # "before" or "after"
     occurrence: int = 1
     optional: bool = False  # skip, instead of failing, when the anchor is absent
+    owner: str = ""  # who asked for it; shown by describe()
 
     def make_pass(self) -> tvm.transform.Pass:
         spec = self.pass_
@@ -109,7 +110,11 @@ def _resolve_base(base: str):
 
 def base_passes(base: str = "default", **kwargs) -> list:
     """The passes pipeline ``base`` would run under the current PassContext, in order."""
-    factory = _resolve_base(base)
+    return _capture(_resolve_base(base), base, **kwargs)
+
+
+def _capture(factory, base: str, **kwargs) -> list:
+    """The passes a pipeline factory builds under the current PassContext."""
     pipeline_pass, _, _ = factory(**kwargs)
     recorded: list = []
     current = tvm.transform.PassContext.current()
@@ -157,6 +162,12 @@ def _find_anchor(names: list[str], ins: Insertion) -> int | None:
 def derive_passes(base_list: Sequence, insert: Sequence[Insertion]) -> list:
     """Apply ``insert`` to a pass list. Anchors refer to the base list, so the result does not
     depend on the order of insertions, except that insertions at one place keep their order."""
+    return [p for p, _ in derive_entries([(p, "TVM") for p in base_list], insert, "")]
+
+
+def derive_entries(base: Sequence, insert: Sequence[Insertion], default_owner: str) -> list:
+    """derive_passes on (pass, owner) entries: inserted passes carry their insertion's owner."""
+    base_list = [p for p, _ in base]
     names = [p.info.name for p in base_list]
     before_at: dict[int, list] = {}
     after_at: dict[int, list] = {}
@@ -165,12 +176,12 @@ def derive_passes(base_list: Sequence, insert: Sequence[Insertion]) -> list:
         if index is None:
             continue
         (before_at if ins.where == "before" else after_at).setdefault(index, []).append(
-            ins.make_pass()
+            (ins.make_pass(), ins.owner or default_owner)
         )
     out = []
-    for i, p in enumerate(base_list):
+    for i, entry in enumerate(base):
         out.extend(before_at.get(i, []))
-        out.append(p)
+        out.append(entry)
         out.extend(after_at.get(i, []))
     return out
 
@@ -185,8 +196,14 @@ class DerivedPipeline:
 
     def passes(self, **kwargs) -> list:
         """The passes this pipeline runs under the current PassContext."""
+        return [p for p, _ in self.entries(**kwargs)]
+
+    def entries(self, **kwargs) -> list:
+        """(pass, owner) of each pass this pipeline runs under the current PassContext."""
         try:
-            return derive_passes(base_passes(self.base, **kwargs), self.insert)
+            return derive_entries(
+                _entries_of(self.base, **kwargs), self.insert, f"pipeline '{self.name}'"
+            )
         except PipelineError as err:
             config = dict(tvm.transform.PassContext.current().config.items())
             raise PipelineError(
@@ -258,3 +275,101 @@ def passes_of(name: str) -> list:
     if isinstance(factory, DerivedPipeline):
         return factory.passes()
     return base_passes(name)
+
+
+def _entries_of(name: str, **kwargs) -> list:
+    """(pass, owner) entries of pipeline ``name``: TVM's, contributed or derived."""
+    factory = _resolve_base(name)
+    if isinstance(factory, (DerivedPipeline, ContributedPipeline)):
+        return factory.entries(**kwargs)
+    return [(p, "TVM") for p in _capture(factory, name, **kwargs)]
+
+
+@dataclasses.dataclass
+class ContributedPipeline:
+    """One of TVM's own pipelines with passes that extensions contributed (:func:`contribute`).
+
+    It stands in TVM's pipeline table under the original name, so ``tvm.compile`` with the
+    default pipeline runs the contributions. Contributions compose in a fixed order: by owner
+    name, then in the order each owner gave them; the order in which extensions load does not
+    matter.
+    """
+
+    name: str
+    original: object
+    contributions: dict = dataclasses.field(default_factory=dict)
+
+    def insertions(self) -> tuple:
+        return tuple(i for owner in sorted(self.contributions) for i in self.contributions[owner])
+
+    def entries(self, **kwargs) -> list:
+        base = [(p, "TVM") for p in _capture(self.original, self.name, **kwargs)]
+        return derive_entries(base, self.insertions(), "")
+
+    def passes(self, **kwargs) -> list:
+        return [p for p, _ in self.entries(**kwargs)]
+
+    def __call__(self, **kwargs):
+        _, finalize_host, finalize_device = self.original(**kwargs)
+        contributed = self
+
+        @tvm.transform.module_pass(opt_level=0, name=f"tvm_extend.pipeline.{self.name}")
+        def _pipeline(mod, _ctx):
+            passes = contributed.passes(**kwargs)  # before looking up Sequential
+            return tvm.transform.Sequential(passes)(mod)
+
+        return _pipeline, finalize_host, finalize_device
+
+
+def contribute(owner: str, insert: Sequence[Insertion], pipeline: str = "default") -> None:
+    """Add ``owner``'s passes to one of TVM's own pipelines (the default one by default), so
+    that every ``tvm.compile`` with it runs them. ``owner`` is usually the extension's name.
+
+    The anchors are checked now; one owner contributes once per pipeline (:func:`withdraw`
+    first to change it). Raises :class:`PipelineError` and changes nothing on any problem.
+    """
+    key = "s_tir" if pipeline == "default" else pipeline
+    current = _tir_pipelines.PIPELINE_MAP.get(key)
+    if current is None:
+        raise PipelineError(
+            f"unknown pipeline '{pipeline}'; known: {sorted(_tir_pipelines.PIPELINE_MAP)}"
+        )
+    if isinstance(current, DerivedPipeline):
+        raise PipelineError(
+            f"'{pipeline}' is a tvm_extend pipeline: register it with the "
+            "insertions it needs instead"
+        )
+    contributed = (
+        current if isinstance(current, ContributedPipeline) else ContributedPipeline(key, current)
+    )
+    if owner in contributed.contributions:
+        raise PipelineError(
+            f"'{owner}' already contributes to pipeline '{pipeline}'; withdraw it first"
+        )
+    names = [p.info.name for p in _capture(contributed.original, key)]
+    owned = tuple(dataclasses.replace(i, owner=owner) for i in insert)
+    for ins in owned:
+        try:
+            _find_anchor(names, ins)
+        except PipelineError as err:
+            raise PipelineError(f"contribution of '{owner}' to '{pipeline}': {err}") from None
+    contributed.contributions[owner] = owned
+    _tir_pipelines.PIPELINE_MAP[key] = contributed
+
+
+def withdraw(owner: str, pipeline: str = "default") -> None:
+    """Remove ``owner``'s contribution; TVM's own pipeline is back once none is left."""
+    key = "s_tir" if pipeline == "default" else pipeline
+    current = _tir_pipelines.PIPELINE_MAP.get(key)
+    if not isinstance(current, ContributedPipeline) or owner not in current.contributions:
+        raise PipelineError(f"'{owner}' contributes nothing to pipeline '{pipeline}'")
+    del current.contributions[owner]
+    if not current.contributions:
+        _tir_pipelines.PIPELINE_MAP[key] = current.original
+
+
+def describe(name: str = "default") -> list[tuple[str, str]]:
+    """The effective pipeline ``name`` under the current PassContext: (pass name, owner) in
+    order, where the owner is "TVM", an extension that contributed the pass, or the derived
+    pipeline that inserted it."""
+    return [(p.info.name, owner) for p, owner in _entries_of(name)]

@@ -6,6 +6,7 @@ from tvm.script import tirx as T
 
 import my_custom_pass
 import tvm_extend
+from conftest import run_python
 from tvm_extend import pipeline
 
 
@@ -211,3 +212,93 @@ def test_deriving_is_safe_while_other_threads_build_sequentials():
         stop.set()
         thread.join()
     assert not errors and not untransformed
+
+
+CONTRIBUTE = """
+import tvm, tvm_extend, my_custom_pass, tir_passes
+from tvm_extend import pipeline as P
+contributions = {{
+    "tir_passes": [P.after("tirx.FlattenBuffer", tir_passes.StrengthReduce)],
+    "my_custom_pass": [P.after("tirx.FlattenBuffer", my_custom_pass.MulDivToShift)],
+}}
+for owner in {order!r}:
+    P.contribute(owner, contributions[owner])
+print([entry for entry in P.describe() if entry[1] != "TVM"])
+"""
+
+
+def test_contributions_compose_in_a_fixed_order_whatever_the_load_order():
+    outs = []
+    for order in (["tir_passes", "my_custom_pass"], ["my_custom_pass", "tir_passes"]):
+        result = run_python(CONTRIBUTE.format(order=order))
+        assert result.returncode == 0, result.stderr
+        outs.append(result.stdout.strip())
+    assert outs[0] == outs[1]
+    assert outs[0] == str(
+        [
+            ("my_custom_pass.transform.MulDivToShift", "my_custom_pass"),
+            ("tir_passes.transform.StrengthReduce", "tir_passes"),
+        ]
+    )
+
+
+def test_contributions_run_inside_tvm_compile_and_can_be_withdrawn():
+    import numpy as np
+    from tvm.tirx import compilation_pipeline
+
+    original = compilation_pipeline.PIPELINE_MAP["s_tir"]
+    pipeline.contribute(
+        "my_custom_pass", [pipeline.after("tirx.FlattenBuffer", my_custom_pass.MulDivToShift)]
+    )
+    try:
+        seen = []
+
+        @tvm.instrument.pass_instrument
+        class Record:
+            def run_before_pass(self, mod, info):
+                seen.append(info.name)
+
+        @T.prim_func
+        def f(A: T.Buffer((8,), "int32"), B: T.Buffer((8,), "int32")):
+            for i in range(8):
+                B[i] = A[i] * 4
+
+        with tvm.transform.PassContext(instruments=[Record()]):
+            lib = tvm.compile(f, target="llvm")  # TVM's default pipeline, as users call it
+        assert "my_custom_pass.transform.MulDivToShift" in seen
+        b = tvm.runtime.tensor(np.zeros(8, "int32"))
+        lib["f"](tvm.runtime.tensor(np.arange(8, dtype="int32")), b)
+        np.testing.assert_array_equal(b.numpy(), np.arange(8) * 4)
+        derived = [e for e in pipeline.describe("default") if e[1] != "TVM"]
+        assert derived == [("my_custom_pass.transform.MulDivToShift", "my_custom_pass")]
+    finally:
+        pipeline.withdraw("my_custom_pass")
+    assert compilation_pipeline.PIPELINE_MAP["s_tir"] is original
+    assert all(owner == "TVM" for _, owner in pipeline.describe())
+
+
+def test_describe_names_the_owner_of_each_pass_of_a_derived_pipeline():
+    pipeline.register(
+        "test_owned", insert=[pipeline.before("tirx.MakePackedAPI", tvm.tirx.transform.RemoveNoOp)]
+    )
+    try:
+        entries = pipeline.describe("test_owned")
+        assert ("tirx.RemoveNoOp", "pipeline 'test_owned'") in entries
+        assert entries[0] == ("s_tir.CanonicalizeLoop", "TVM")
+    finally:
+        pipeline.unregister("test_owned")
+
+
+def test_contribution_errors():
+    with pytest.raises(tvm_extend.PipelineError, match="contribution of 'x' to 'default'.*Nope"):
+        pipeline.contribute("x", [pipeline.after("Nope", my_custom_pass.MulDivToShift)])
+    pipeline.contribute("x", [pipeline.after("tirx.FlattenBuffer", my_custom_pass.MulDivToShift)])
+    try:
+        with pytest.raises(tvm_extend.PipelineError, match="'x' already contributes"):
+            pipeline.contribute("x", [])
+    finally:
+        pipeline.withdraw("x")
+    with pytest.raises(tvm_extend.PipelineError, match="'x' contributes nothing"):
+        pipeline.withdraw("x")
+    with pytest.raises(tvm_extend.PipelineError, match="unknown pipeline 'nope'"):
+        pipeline.contribute("x", [], pipeline="nope")
