@@ -21,7 +21,7 @@ class Registration:
     """One global name an extension registered."""
 
     name: str
-    kind: str  # "function" or "prim_func_pass"
+    kind: str  # "function", "prim_func_pass" or "op"
     opt_level: int
     source: str  # "file:line" of the registration macro
 
@@ -43,6 +43,10 @@ class Extension:
     @property
     def functions(self) -> list[str]:
         return [r.name for r in self.registrations if r.kind == "function"]
+
+    @property
+    def ops(self) -> list[str]:
+        return [r.name for r in self.registrations if r.kind == "op"]
 
     @property
     def passes(self) -> list[str]:

@@ -5,6 +5,8 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <tvm/ffi/c_api.h>
+#include <tvm/ffi/container/array.h>
+#include <tvm/ffi/container/map.h>
 #include <tvm/ffi/error.h>
 #include <tvm/ffi/function.h>
 #include <tvm/ffi/string.h>
@@ -45,6 +47,8 @@ struct LoadedExtension {
   FileIdentity file;
   /*! \brief The function objects this extension registered, to unregister only its own. */
   std::vector<Function> functions;
+  /*! \brief op name -> the op attributes this extension set, to reset them on unload. */
+  std::map<std::string, std::vector<std::string>> op_attrs;
 };
 
 struct LoaderState {
@@ -52,6 +56,8 @@ struct LoaderState {
   std::vector<std::unique_ptr<LoadedExtension>> loaded;
   /*! \brief global name -> index into loaded, for active registrations. */
   std::map<std::string, size_t> owner;
+  /*! \brief op name -> extension that registered it and was unloaded (TVM keeps the op). */
+  std::map<std::string, std::string> released_ops;
 };
 
 LoaderState& State() {
@@ -134,6 +140,8 @@ const char* KindName(int32_t kind) {
       return "function";
     case kTVMExtendPrimFuncPass:
       return "prim_func_pass";
+    case kTVMExtendOp:
+      return "op";
     default:
       return nullptr;
   }
@@ -146,6 +154,73 @@ std::optional<Function> OwnFunction(const LoadedExtension* ext, const std::strin
     if (ext->record.registrations[i].name == name) return ext->functions[i];
   }
   return std::nullopt;
+}
+
+bool IsOp(const RegistrationRecord& reg) { return reg.kind == "op"; }
+
+std::set<std::string> OpNames() {
+  static Function list = Function::GetGlobalRequired("ir.ListOpNames");
+  std::set<std::string> out;
+  for (const tvm::ffi::String& name : list().cast<tvm::ffi::Array<tvm::ffi::String>>()) {
+    out.insert(name);
+  }
+  return out;
+}
+
+void ResetOpAttrs(const std::map<std::string, std::vector<std::string>>& op_attrs) {
+  static Function get_op = Function::GetGlobalRequired("ir.GetOp");
+  static Function reset = Function::GetGlobalRequired("ir.OpResetAttr");
+  for (const auto& [name, keys] : op_attrs) {
+    tvm::ffi::Any op = get_op(name);
+    for (const std::string& key : keys) reset(op, key);
+  }
+}
+
+// Registers the ops of `record` (their specs are the created functions) through TVM's own
+// functions; on failure, resets every attribute it set. Returns op name -> attributes set.
+std::map<std::string, std::vector<std::string>> ApplyOps(const ExtensionRecord& record,
+                                                         const std::vector<Function>& functions,
+                                                         LoadedExtension* replacing) {
+  static Function register_op = Function::GetGlobalRequired("ir.RegisterOp");
+  static Function get_op = Function::GetGlobalRequired("ir.GetOp");
+  static Function set_num_inputs = Function::GetGlobalRequired("ir.OpSetNumInputs");
+  static Function register_attr = Function::GetGlobalRequired("ir.RegisterOpAttr");
+  static Function register_lowering = Function::GetGlobalRequired("tirx.RegisterOpLowerIntrinsic");
+  std::map<std::string, std::vector<std::string>> applied;
+  const std::set<std::string> existing = OpNames();
+  std::string current;
+  try {
+    for (size_t i = 0; i < record.registrations.size(); ++i) {
+      if (!IsOp(record.registrations[i])) continue;
+      current = record.registrations[i].name;
+      auto spec = functions[i]().cast<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>>();
+      if (replacing != nullptr && replacing->op_attrs.count(current)) {
+        ResetOpAttrs({{current, replacing->op_attrs[current]}});  // the new build's replace them
+      }
+      if (!existing.count(current)) {
+        register_op(current, spec["description"].cast<tvm::ffi::String>());
+      }
+      std::vector<std::string>& keys = applied[current];
+      int64_t num_inputs = spec["num_inputs"].cast<int64_t>();
+      if (num_inputs >= 0) set_num_inputs(get_op(current), num_inputs);
+      for (const auto& [key, value] :
+           spec["attrs"].cast<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>>()) {
+        register_attr(current, key, value, int64_t{10});
+        keys.push_back(key);
+      }
+      for (const auto& [target, lowering] :
+           spec["lowerings"].cast<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Function>>()) {
+        register_lowering(current, lowering, target, int64_t{10});
+        keys.push_back(std::string(target) + ".FLowerIntrinsic");
+      }
+    }
+  } catch (const Error& err) {
+    ResetOpAttrs(applied);
+    Fail("ExtensionLoadError", "cannot load " + ExtensionLabel(record) + ": registering op '" +
+                                   current + "' failed: " + err.message() +
+                                   ". The attributes it and the ops before it set were reset.");
+  }
+  return applied;
 }
 
 // Every check that can refuse the extension on its names, before anything registers.
@@ -161,7 +236,9 @@ void CheckRegistrations(LoaderState& state, const ExtensionRecord& record,
              existing + "'). Give the extension a name of its own in TVM_EXTEND_EXTENSION.");
   }
   std::set<std::string> seen;
+  std::set<std::string> ops;
   for (const RegistrationRecord& reg : record.registrations) {
+    if (IsOp(reg) && ops.empty()) ops = OpNames();
     if (reg.name.size() <= prefix.size() || reg.name.compare(0, prefix.size(), prefix) != 0) {
       Fail("ExtensionLoadError",
            "cannot load " + ExtensionLabel(record) + ": the global name '" + reg.name + "' (" +
@@ -175,6 +252,22 @@ void CheckRegistrations(LoaderState& state, const ExtensionRecord& record,
                                              reg.source + ").");
     }
     if (OwnFunction(replacing, reg.name).has_value()) continue;  // being replaced
+    auto released = state.released_ops.find(reg.name);
+    if (IsOp(reg) && ops.count(reg.name) &&
+        !(released != state.released_ops.end() && released->second == record.name)) {
+      auto it = state.owner.find(reg.name);
+      std::string owner =
+          it != state.owner.end() ? ExtensionLabel(state.loaded[it->second]->record)
+          : released != state.released_ops.end()
+              ? "extension '" + released->second + "' (unloaded; TVM cannot delete an op)"
+              : "TVM or a library outside tvm-extend";
+      Fail("DuplicateRegistrationError", "cannot load " + ExtensionLabel(record) + ": the op '" +
+                                             reg.name + "' is already registered by " + owner +
+                                             "; " + ExtensionLabel(record) +
+                                             " registers it again at " + reg.source +
+                                             ". Nothing of the new extension was "
+                                             "registered.");
+    }
     std::string owner = DescribeOwnerLocked(state, reg.name);
     if (!owner.empty()) {
       Fail("DuplicateRegistrationError",
@@ -237,6 +330,7 @@ std::vector<Function> RegisterAll(const ExtensionRecord& record,
   std::string failure;
   for (; done < functions.size(); ++done) {
     const std::string& name = record.registrations[done].name;
+    if (IsOp(record.registrations[done])) continue;  // ops are registered by ApplyOps
     try {
       SetGlobal(name, functions[done], OwnFunction(replacing, name).has_value());
     } catch (const Error& err) {
@@ -247,6 +341,7 @@ std::vector<Function> RegisterAll(const ExtensionRecord& record,
   if (!failure.empty()) {
     for (size_t i = 0; i < done; ++i) {
       const std::string& name = record.registrations[i].name;
+      if (IsOp(record.registrations[i])) continue;
       if (std::optional<Function> old = OwnFunction(replacing, name)) {
         SetGlobal(name, *old, true);
       } else {
@@ -263,8 +358,15 @@ std::vector<Function> RegisterAll(const ExtensionRecord& record,
 
 // Unregisters what `ext` registered, leaving names that someone else has taken over since.
 void UnregisterLocked(LoaderState& state, LoadedExtension& ext) {
+  ResetOpAttrs(ext.op_attrs);
+  ext.op_attrs.clear();
   for (size_t i = 0; i < ext.record.registrations.size(); ++i) {
     const std::string& name = ext.record.registrations[i].name;
+    if (IsOp(ext.record.registrations[i])) {
+      state.owner.erase(name);
+      state.released_ops[name] = ext.record.name;
+      continue;
+    }
     std::optional<Function> current = Function::GetGlobal(name);
     if (current.has_value() && i < ext.functions.size() && current->same_as(ext.functions[i])) {
       RemoveGlobal(name);
@@ -385,7 +487,26 @@ ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
          "cannot load " + ExtensionLabel(record) + ": " + (schema ? "" : e.kind() + ": ") +
              e.message() + ". Nothing of the extension was registered.");
   }
-  std::vector<Function> functions = RegisterAll(record, &handles, replacing);
+  std::vector<Function> created;
+  for (TVMFFIObjectHandle h : handles) {
+    created.push_back(tvm::ffi::detail::ObjectUnsafe::ObjectRefFromObjectPtr<Function>(
+        tvm::ffi::detail::ObjectUnsafe::ObjectPtrFromUnowned<tvm::ffi::Object>(
+            static_cast<TVMFFIObject*>(h))));
+  }
+  std::map<std::string, std::vector<std::string>> op_attrs;
+  try {
+    op_attrs = ApplyOps(record, created, replacing);
+  } catch (...) {
+    for (TVMFFIObjectHandle h : handles) TVMFFIObjectDecRef(h);
+    throw;
+  }
+  std::vector<Function> functions;
+  try {
+    functions = RegisterAll(record, &handles, replacing);
+  } catch (...) {
+    ResetOpAttrs(op_attrs);
+    throw;
+  }
   if (replacing != nullptr) {
     // The new library is in place: retire the old one's remaining names and entry. Its
     // library stays mapped, so objects made by its code keep working.
@@ -397,6 +518,12 @@ ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
         state.owner.erase(name);
         continue;
       }
+      if (IsOp(replacing->record.registrations[i])) {  // an op the new build dropped
+        ResetOpAttrs({{name, replacing->op_attrs[name]}});
+        state.owner.erase(name);
+        state.released_ops[name] = replacing->record.name;
+        continue;
+      }
       std::optional<Function> current = Function::GetGlobal(name);
       if (current.has_value() && i < replacing->functions.size() &&
           current->same_as(replacing->functions[i])) {
@@ -405,6 +532,7 @@ ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
       state.owner.erase(name);
     }
     replacing->functions.clear();
+    replacing->op_attrs.clear();
     replacing->record.active = false;
   }
 
@@ -423,6 +551,7 @@ ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
   slot->handle = handle;
   slot->file = file;
   slot->functions = std::move(functions);
+  slot->op_attrs = std::move(op_attrs);
   for (const RegistrationRecord& reg : record.registrations) state.owner[reg.name] = index;
   return record;
 }

@@ -34,6 +34,11 @@ typedef enum {
   kTVMExtendFunction = 0,
   /*! \brief A global function that returns a new tirx PrimFuncPass on each call. */
   kTVMExtendPrimFuncPass = 1,
+  /*!
+   * \brief A TIR op. Its created function takes no argument and returns the op's spec
+   *        (tvm_extend/op/op.h); the loader registers the op, not the function.
+   */
+  kTVMExtendOp = 2,
 } TVMExtendRegistrationKind;
 
 /*! \brief One collected registration, in the order the extension declared it. */

@@ -195,4 +195,15 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
       name, kTVMExtendPrimFuncPass, 0, __FILE__, __LINE__,                                      \
       []() -> ::tvm::ffi::Function { return ::tvm::ffi::Function::FromTyped(__VA_ARGS__, name); })
 
+/*!
+ * \brief Collect a TIR op: `factory()` returns a tvm_extend::op::OpSpec (include
+ *        <tvm_extend/op/op.h>). The loader registers it with TVM after its checks.
+ */
+#define TVM_EXTEND_REGISTER_OP(name, ...)                                                       \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      name, kTVMExtendOp, 0, __FILE__, __LINE__, []() -> ::tvm::ffi::Function {                 \
+        auto spec = (__VA_ARGS__)().ToMap();                                                    \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
 #endif  // TVM_EXTEND_EXTENSION_REGISTRY_H_
