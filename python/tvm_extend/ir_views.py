@@ -392,6 +392,23 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def emit_dispatch(w, exprs, stmts, mutator: bool) -> None:
+    """VisitExpr/VisitStmt: dispatch on the node's type index to VisitExpr_/VisitStmt_."""
+    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
+        ret = kind if mutator else "void"
+        w(f"  virtual {ret} Visit{kind}(const {kind}& node) {{")
+        w(f"    if (!node.defined()) return{' node' if mutator else ''};")
+        w(f"    switch ({kind}DispatchIndex(node.get())) {{")
+        for i, n in enumerate(group):
+            w(
+                f"      case {i}: return Visit{kind}_({n.cls}(node, ::tvm_extend::ir::Unchecked{{}}));"
+            )
+        w(f"      default: return Visit{kind}Default_(node);\n    }}\n  }}")
+        default_body = "{ return node; }" if mutator else "{}"
+        param = f"const {kind}& node" if mutator else f"const {kind}&"
+        w(f"  virtual {ret} Visit{kind}Default_({param}) {default_body}")
+
+
 def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
     if "ir.Expr" not in nodes or "tirx.Stmt" not in nodes:
         return
@@ -459,16 +476,7 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
     # Visitor
     w("/*! \\brief Walks every Expr and Stmt below a node; override VisitExpr_/VisitStmt_. */")
     w("class StmtExprVisitor {\n public:\n  virtual ~StmtExprVisitor() = default;")
-    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
-        w(f"  virtual void Visit{kind}(const {kind}& node) {{")
-        w("    if (!node.defined()) return;")
-        w(f"    switch ({kind}DispatchIndex(node.get())) {{")
-        for i, n in enumerate(group):
-            w(
-                f"      case {i}: return Visit{kind}_({n.cls}(node, ::tvm_extend::ir::Unchecked{{}}));"
-            )
-        w(f"      default: return Visit{kind}Default_(node);\n    }}\n  }}")
-        w(f"  virtual void Visit{kind}Default_(const {kind}&) {{}}")
+    emit_dispatch(w, exprs, stmts, mutator=False)
     for n in aux:
         w(f"  virtual void Visit{n.cls}(const {n.cls}& op) {{")
         w("    if (!op.defined()) return;")
@@ -490,16 +498,7 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
         " *        wrong node type, or null where a field needs a node, is a TypeError/ValueError. */"
     )
     w("class StmtExprMutator {\n public:\n  virtual ~StmtExprMutator() = default;")
-    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
-        w(f"  virtual {kind} Visit{kind}(const {kind}& node) {{")
-        w("    if (!node.defined()) return node;")
-        w(f"    switch ({kind}DispatchIndex(node.get())) {{")
-        for i, n in enumerate(group):
-            w(
-                f"      case {i}: return Visit{kind}_({n.cls}(node, ::tvm_extend::ir::Unchecked{{}}));"
-            )
-        w(f"      default: return Visit{kind}Default_(node);\n    }}\n  }}")
-        w(f"  virtual {kind} Visit{kind}Default_(const {kind}& node) {{ return node; }}")
+    emit_dispatch(w, exprs, stmts, mutator=True)
     for n in aux:
         w(f"  virtual {n.cls} Visit{n.cls}(const {n.cls}& op) {{")
         w("    return op.defined() ? VisitChildren(op) : op;\n  }")
