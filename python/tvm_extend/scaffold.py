@@ -3,8 +3,9 @@
 The project builds with ``pip install --no-build-isolation .`` against the installed TVM and
 tvm-extend, and its tests pass at once. ``--with`` chooses what it contains: ``pass`` (a TIR pass
 on the typed IR views, with a TVMScript before/after test and a compiled kernel checked against
-numpy) and ``function`` (a global function). More kinds come with the kit's op and backend
-layers; asking for one that is not available is an error that says so.
+numpy), ``function`` (a global function) and ``op`` (a TIR op with its lowering, used from
+TVMScript). ``backend`` comes with the kit's backend layer; asking for it is an error that says
+so.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import keyword
 import re
 from pathlib import Path
 
-AVAILABLE = ("pass", "function")
-PLANNED = ("op", "backend")
+AVAILABLE = ("pass", "function", "op")
+PLANNED = ("backend",)
 
 CMAKE = """\
 cmake_minimum_required(VERSION 3.18)
@@ -125,6 +126,53 @@ tvm::ffi::ObjectRef Run(tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi:
 
 TVM_EXTEND_REGISTER_PRIM_FUNC_PASS("{name}.transform.FoldIdentities", Run, 0);
 """
+
+OP_CC = """\
+// {name}.clamp(x, lo, hi): a TIR op, lowered to min(max(x, lo), hi) for every target.
+#include <tvm_extend/extension.h>
+#include <tvm_extend/ir/tir.h>
+#include <tvm_extend/ir/tir_ops.h>
+#include <tvm_extend/op/op.h>
+
+namespace {{
+using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
+
+tvm::ffi::ObjectRef LowerClamp(tvm::ffi::ObjectRef call_ref) {{
+  Call call(call_ref);
+  return min(max(call.args()[0], call.args()[1]), call.args()[2]);
+}}
+}}  // namespace
+
+TVM_EXTEND_REGISTER_OP("{name}.clamp", [] {{
+  return tvm_extend::op::OpSpec("clamp x to [lo, hi]")
+      .num_inputs(3)
+      .attr("TCallEffectKind", int64_t{{1}})  // pure
+      .lower("default", LowerClamp);
+}});
+"""
+
+TEST_OP = '''\
+"""The op {name}.clamp, used from TVMScript and compiled."""
+
+import numpy as np
+import tvm
+from tvm.script import tirx as T
+
+import {name}  # noqa: F401  (registers the op)
+
+
+@T.prim_func
+def kernel(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
+    for i in range(16):
+        B[i] = T.call_intrin("int32", "{name}.clamp", A[i], 3, 10)
+
+
+def test_clamp_kernel_matches_numpy():
+    a = np.arange(16, dtype="int32")
+    b = tvm.runtime.tensor(np.zeros(16, dtype="int32"))
+    tvm.compile(kernel, target="llvm")["kernel"](tvm.runtime.tensor(a), b)
+    np.testing.assert_array_equal(b.numpy(), np.clip(a, 3, 10))
+'''
 
 INIT_PY = '''\
 """{name}: a TVM extension built with tvm-extend."""
@@ -277,6 +325,12 @@ def new_project(name: str, dest: Path, kinds: list[str], tvm_version: str) -> li
         api += INIT_FUNCTION
         usage.append(f'print({name}.greet("TVM"))')
         contents.append("a global function (`greet`)")
+    if "op" in kinds:
+        files[f"src/{name}_op.cc"] = OP_CC.format(name=name)
+        sources.append(f"src/{name}_op.cc")
+        files[f"tests/test_{name}_op.py"] = TEST_OP.format(name=name)
+        usage.append(f'# T.call_intrin("int32", "{name}.clamp", x, lo, hi) in TVMScript')
+        contents.append(f"a TIR op (`{name}.clamp`)")
     files["CMakeLists.txt"] = CMAKE.format(name=name, sources=" ".join(sources))
     files[f"python/{name}/__init__.py"] = INIT_PY.format(name=name, api=api)
     files["README.md"] = README.format(

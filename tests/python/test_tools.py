@@ -49,6 +49,34 @@ def test_new_project_installs_and_its_tests_pass(tmp_path):
     print(f"scaffold to green: {time.perf_counter() - start:.1f} s")
 
 
+def test_new_project_with_an_op(tmp_path):
+    made = run([*TVM_EXTEND, "new", "opproj", "--dir", str(tmp_path / "p"), "--with", "op,pass"])
+    assert made.returncode == 0, made.stderr
+    site = tmp_path / "site"
+    installed = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-build-isolation",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(tmp_path / "p"),
+        ]
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    tests = run(
+        [sys.executable, "-m", "pytest", "-q", "tests"],
+        cwd=tmp_path / "p",
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "3 passed" in tests.stdout
+
+
 def test_new_project_with_only_a_function(tmp_path):
     made = run([*TVM_EXTEND, "new", "onlyfn", "--dir", str(tmp_path / "p"), "--with", "function"])
     assert made.returncode == 0, made.stderr
@@ -61,8 +89,8 @@ def test_new_project_with_only_a_function(tmp_path):
     [
         (["new", "Bad-Name"], "cannot name an extension"),
         (["new", "class"], "cannot name an extension"),
-        (["new", "fine", "--with", "op"], "comes with tvm-extend's op layer"),
-        (["new", "fine", "--with", "magic"], "unknown; choose from pass, function"),
+        (["new", "fine", "--with", "backend"], "comes with tvm-extend's backend layer"),
+        (["new", "fine", "--with", "magic"], "unknown; choose from pass, function, op"),
     ],
 )
 def test_new_refuses_bad_input(tmp_path, args, message):
