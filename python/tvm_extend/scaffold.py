@@ -265,6 +265,32 @@ import tvm, {name}
 """
 
 
+# kind -> (C++ source, test, Python API, usage line, description), each formatted with the name.
+KINDS = {
+    "pass": (
+        PASS_CC,
+        TEST_PASS,
+        INIT_PASS,
+        "mod = {name}.FoldIdentities()(mod)",
+        "a TIR pass (`FoldIdentities`)",
+    ),
+    "function": (
+        FUNCTION_CC,
+        TEST_FUNCTION,
+        INIT_FUNCTION,
+        'print({name}.greet("TVM"))',
+        "a global function (`greet`)",
+    ),
+    "op": (
+        OP_CC,
+        TEST_OP,
+        "",
+        '# T.call_intrin("int32", "{name}.clamp", x, lo, hi) in TVMScript',
+        "a TIR op (`{name}.clamp`)",
+    ),
+}
+
+
 def release_bounds(tvm_version: str) -> dict:
     """`>=X.Y.Z,<X.Y.(Z+1)`: every repackaging (.postN) of the release, nothing else."""
     m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", tvm_version)
@@ -311,26 +337,14 @@ def new_project(name: str, dest: Path, kinds: list[str], tvm_version: str) -> li
         ),
     }
     api, usage, contents = "", [], []
-    if "pass" in kinds:
-        files[f"src/{name}_pass.cc"] = PASS_CC.format(name=name)
-        sources.append(f"src/{name}_pass.cc")
-        files[f"tests/test_{name}_pass.py"] = TEST_PASS.format(name=name)
-        api += INIT_PASS
-        usage.append(f"mod = {name}.FoldIdentities()(mod)")
-        contents.append("a TIR pass (`FoldIdentities`)")
-    if "function" in kinds:
-        files[f"src/{name}_function.cc"] = FUNCTION_CC.format(name=name)
-        sources.append(f"src/{name}_function.cc")
-        files[f"tests/test_{name}_function.py"] = TEST_FUNCTION.format(name=name)
-        api += INIT_FUNCTION
-        usage.append(f'print({name}.greet("TVM"))')
-        contents.append("a global function (`greet`)")
-    if "op" in kinds:
-        files[f"src/{name}_op.cc"] = OP_CC.format(name=name)
-        sources.append(f"src/{name}_op.cc")
-        files[f"tests/test_{name}_op.py"] = TEST_OP.format(name=name)
-        usage.append(f'# T.call_intrin("int32", "{name}.clamp", x, lo, hi) in TVMScript')
-        contents.append(f"a TIR op (`{name}.clamp`)")
+    for kind in kinds:
+        source, test, kind_api, kind_usage, description = KINDS[kind]
+        files[f"src/{name}_{kind}.cc"] = source.format(name=name)
+        sources.append(f"src/{name}_{kind}.cc")
+        files[f"tests/test_{name}_{kind}.py"] = test.format(name=name)
+        api += kind_api
+        usage.append(kind_usage.format(name=name))
+        contents.append(description.format(name=name))
     files["CMakeLists.txt"] = CMAKE.format(name=name, sources=" ".join(sources))
     files[f"python/{name}/__init__.py"] = INIT_PY.format(name=name, api=api)
     files["README.md"] = README.format(

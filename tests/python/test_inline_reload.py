@@ -225,3 +225,12 @@ def test_reload_in_a_fresh_process_keeps_passes_usable():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "1"]
+
+
+def test_reload_and_inline_refuse_bad_input(tmp_path):
+    if tvm.get_global_func("hot.value", allow_missing=True) is None:
+        tvm_extend.load_extension(str(build_hot(tmp_path / "b", 6)))
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="no such file"):
+        tvm_extend.reload_extension("hot", tmp_path / "missing.so")
+    with pytest.raises(ValueError, match="cannot name an extension"):
+        tvm_extend.load_inline("Not-A-Name", "int64_t f() { return 1; }", functions=["f"])

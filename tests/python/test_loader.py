@@ -171,13 +171,17 @@ def test_wrong_argument_types(test_extensions):
         ext["add_one"](1, 2)
 
 
-def test_unload_removes_names_and_reload_restores(test_extensions, tmp_path):
-    # A private copy, so that unloading does not disturb the other tests.
-    path = tmp_path / "libdup_two.so"
+def load_private_dup(test_extensions, tmp_path, filename):
+    """Load extension 'dup' from a private copy, so that unloading it disturbs no other test."""
+    path = tmp_path / filename
     shutil.copy(lib(test_extensions, "dup_two"), path)
     if registered("dup.f"):
         tvm_extend.unload_extension("dup")
-    ext = tvm_extend.load_extension(str(path))
+    return path, tvm_extend.load_extension(str(path))
+
+
+def test_unload_removes_names_and_reload_restores(test_extensions, tmp_path):
+    path, ext = load_private_dup(test_extensions, tmp_path, "libdup_two.so")
     f = tvm.get_global_func("dup.f")
     tvm_extend.unload_extension("dup")
     assert not registered("dup.f")
@@ -292,11 +296,7 @@ def test_directory_is_not_a_library(tmp_path):
 
 
 def test_rebuilt_library_at_a_loaded_path_is_refused(test_extensions, tmp_path):
-    path = tmp_path / "libswap.so"
-    shutil.copy(lib(test_extensions, "dup_two"), path)
-    if registered("dup.f"):
-        tvm_extend.unload_extension("dup")
-    tvm_extend.load_extension(str(path))
+    path, _ = load_private_dup(test_extensions, tmp_path, "libswap.so")
     tvm_extend.unload_extension("dup")
     # Another library now sits at the same path: dlopen would return the old code.
     path.unlink()
@@ -306,11 +306,7 @@ def test_rebuilt_library_at_a_loaded_path_is_refused(test_extensions, tmp_path):
 
 
 def test_unload_leaves_a_name_someone_else_took_over(test_extensions, tmp_path):
-    path = tmp_path / "libdup_two.so"
-    shutil.copy(lib(test_extensions, "dup_two"), path)
-    if registered("dup.f"):
-        tvm_extend.unload_extension("dup")
-    tvm_extend.load_extension(str(path))
+    load_private_dup(test_extensions, tmp_path, "libdup_two.so")
     tvm_ffi.remove_global_func("dup.f")
     tvm_ffi.register_global_func("dup.f", lambda: "python")
     try:

@@ -10,6 +10,17 @@ from conftest import run_python
 from tvm_extend import pipeline
 
 
+def pass_recorder(names: list):
+    """A pass instrument class that appends each pass name to `names` before it runs."""
+
+    @tvm.instrument.pass_instrument
+    class Record:
+        def run_before_pass(self, mod, info):
+            names.append(info.name)
+
+    return Record
+
+
 def test_base_passes_are_tvms_default():
     names = pipeline.pass_names("default")
     assert names[0] == "s_tir.CanonicalizeLoop"
@@ -115,11 +126,7 @@ def test_instruments_see_each_pass_once_and_config_is_honoured():
     )
     try:
         names = []
-
-        @tvm.instrument.pass_instrument
-        class Record:
-            def run_before_pass(self, mod, info):
-                names.append(info.name)
+        Record = pass_recorder(names)
 
         @T.prim_func
         def f(A: T.Buffer((8,), "int32")):
@@ -252,11 +259,7 @@ def test_contributions_run_inside_tvm_compile_and_can_be_withdrawn():
     )
     try:
         seen = []
-
-        @tvm.instrument.pass_instrument
-        class Record:
-            def run_before_pass(self, mod, info):
-                seen.append(info.name)
+        Record = pass_recorder(seen)
 
         @T.prim_func
         def f(A: T.Buffer((8,), "int32"), B: T.Buffer((8,), "int32")):
@@ -302,3 +305,14 @@ def test_contribution_errors():
         pipeline.withdraw("x")
     with pytest.raises(tvm_extend.PipelineError, match="unknown pipeline 'nope'"):
         pipeline.contribute("x", [], pipeline="nope")
+
+
+def test_pipeline_misuse_is_refused():
+    with pytest.raises(tvm_extend.PipelineError, match="'s_tir' is not a tvm_extend pipeline"):
+        pipeline.unregister("s_tir")
+    pipeline.register("test_derived")
+    try:
+        with pytest.raises(tvm_extend.PipelineError, match="'test_derived' is a tvm_extend"):
+            pipeline.contribute("x", [], pipeline="test_derived")
+    finally:
+        pipeline.unregister("test_derived")

@@ -18,11 +18,10 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
 
 
-def test_new_project_installs_and_its_tests_pass(tmp_path):
-    start = time.perf_counter()
-    made = run([*TVM_EXTEND, "new", "scaffolded", "--dir", str(tmp_path / "proj")])
+def scaffold_install_and_test(tmp_path, name, *with_args):
+    """`tvm-extend new`, pip install of the project (into a private folder), its own tests."""
+    made = run([*TVM_EXTEND, "new", name, "--dir", str(tmp_path / "proj"), *with_args])
     assert made.returncode == 0, made.stderr
-    assert "src/scaffolded_pass.cc" in made.stdout
     site = tmp_path / "site"
     installed = run(
         [
@@ -45,35 +44,19 @@ def test_new_project_installs_and_its_tests_pass(tmp_path):
         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
+    return made, tests
+
+
+def test_new_project_installs_and_its_tests_pass(tmp_path):
+    start = time.perf_counter()
+    made, tests = scaffold_install_and_test(tmp_path, "scaffolded")
+    assert "src/scaffolded_pass.cc" in made.stdout
     assert "4 passed" in tests.stdout
     print(f"scaffold to green: {time.perf_counter() - start:.1f} s")
 
 
 def test_new_project_with_an_op(tmp_path):
-    made = run([*TVM_EXTEND, "new", "opproj", "--dir", str(tmp_path / "p"), "--with", "op,pass"])
-    assert made.returncode == 0, made.stderr
-    site = tmp_path / "site"
-    installed = run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-build-isolation",
-            "--no-deps",
-            "--target",
-            str(site),
-            str(tmp_path / "p"),
-        ]
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    tests = run(
-        [sys.executable, "-m", "pytest", "-q", "tests"],
-        cwd=tmp_path / "p",
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-    )
-    assert tests.returncode == 0, tests.stdout + tests.stderr
+    _, tests = scaffold_install_and_test(tmp_path, "opproj", "--with", "op,pass")
     assert "3 passed" in tests.stdout
 
 
