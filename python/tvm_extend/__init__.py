@@ -26,6 +26,7 @@ __all__ = [
     "SchemaError",
     "__version__",
     "autoload",
+    "backend",
     "describe_owner",
     "find_extension_library",
     "list_extensions",
@@ -45,6 +46,7 @@ _RUN_AS_MAIN = bool(sys.argv) and (
 if not _RUN_AS_MAIN:
     from . import (
         _core,  # noqa: F401  (loads TVM and the core library)
+        backend,
         pipeline,
     )
     from .errors import (

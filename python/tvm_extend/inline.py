@@ -29,7 +29,7 @@ import tvm_ffi
 from . import _core
 from ._version import __version__
 from .errors import ExtensionError, ExtensionLoadError
-from .loader import Extension, list_extensions, load_extension
+from .loader import Extension, _loaded, list_extensions, load_extension
 
 __all__ = ["BuildError", "InlineExtension", "load_inline", "reload_extension"]
 
@@ -237,7 +237,7 @@ def reload_extension(name: str, path: str | os.PathLike | None = None) -> Extens
     finally:
         # A mapped library stays valid after its file is removed; leave nothing behind.
         shutil.rmtree(shadow_dir, ignore_errors=True)
-    ext = Extension._from_record(record)
+    ext = _loaded(Extension._from_record(record))
     _first_paths.setdefault(name, str(source))
     return ext
 

@@ -21,7 +21,7 @@ class Registration:
     """One global name an extension registered."""
 
     name: str
-    kind: str  # "function", "prim_func_pass" or "op"
+    kind: str  # "function", "prim_func_pass", "op" or "backend"
     opt_level: int
     source: str  # "file:line" of the registration macro
 
@@ -43,6 +43,10 @@ class Extension:
     @property
     def functions(self) -> list[str]:
         return [r.name for r in self.registrations if r.kind == "function"]
+
+    @property
+    def backends(self) -> list[str]:
+        return [r.name for r in self.registrations if r.kind == "backend"]
 
     @property
     def ops(self) -> list[str]:
@@ -101,7 +105,15 @@ def load_extension(path_or_package: str | os.PathLike) -> Extension:
             path = find_extension_library(target)
         except FileNotFoundError as err:
             raise ExtensionLoadError(str(err)) from None
-    return Extension._from_record(_core.call("LoadExtension", os.path.abspath(path)))
+    return _loaded(Extension._from_record(_core.call("LoadExtension", os.path.abspath(path))))
+
+
+def _loaded(ext: Extension) -> Extension:
+    if ext.backends:
+        from . import backend
+
+        backend.ensure_offload()
+    return ext
 
 
 def list_extensions() -> list[Extension]:

@@ -368,6 +368,15 @@ def withdraw(owner: str, pipeline: str = "default") -> None:
         _tir_pipelines.PIPELINE_MAP[key] = current.original
 
 
+def contributors(pipeline: str = "default") -> list[str]:
+    """The owners that contribute to ``pipeline``, in the order their passes run."""
+    key = "s_tir" if pipeline == "default" else pipeline
+    current = _tir_pipelines.PIPELINE_MAP.get(key)
+    if not isinstance(current, ContributedPipeline):
+        return []
+    return sorted(current.contributions)
+
+
 def describe(name: str = "default") -> list[tuple[str, str]]:
     """The effective pipeline ``name`` under the current PassContext: (pass name, owner) in
     order, where the owner is "TVM", an extension that contributed the pass, or the derived

@@ -65,6 +65,27 @@ std::vector<std::pair<const char*, Function>> CoreFunctions() {
                                         "tvm_extend.ListExtensions")},
       {"tvm_extend.UnloadExtension", Function::FromTyped([](String name) { UnloadExtension(name); },
                                                          "tvm_extend.UnloadExtension")},
+      {"tvm_extend.ListBackends", Function::FromTyped(
+                                      []() {
+                                        Array<Any> out;
+                                        for (const BackendRecord& b : ListBackends()) {
+                                          Array<Any> options;
+                                          for (const auto& o : b.options) {
+                                            Array<String> option;
+                                            for (const std::string& item : o)
+                                              option.push_back(String(item));
+                                            options.push_back(option);
+                                          }
+                                          out.push_back(Map<String, Any>{
+                                              {"name", String(b.name)},
+                                              {"target_kind", String(b.target_kind)},
+                                              {"description", String(b.description)},
+                                              {"owner", String(b.owner)},
+                                              {"options", options}});
+                                        }
+                                        return out;
+                                      },
+                                      "tvm_extend.ListBackends")},
       {"tvm_extend.DescribeGlobalOwner",
        Function::FromTyped([](String name) { return String(DescribeGlobalOwner(name)); },
                            "tvm_extend.DescribeGlobalOwner")},

@@ -8,12 +8,14 @@
 #include <tvm/ffi/container/array.h>
 #include <tvm/ffi/container/map.h>
 #include <tvm/ffi/error.h>
+#include <tvm/ffi/extra/module.h>
 #include <tvm/ffi/function.h>
 #include <tvm/ffi/string.h>
 #include <tvm_extend/abi/version.h>
 #include <tvm_extend/extension/abi.h>
 #include <tvm_extend/extension/loader.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <map>
@@ -51,6 +53,25 @@ struct LoadedExtension {
   std::map<std::string, std::vector<std::string>> op_attrs;
 };
 
+/*! \brief A code generator an extension registered (tvm_extend/backend/backend.h). */
+struct BackendEntry {
+  std::string kind;
+  std::string description;
+  Function build;
+  /*! \brief name -> (default value, doc). */
+  std::map<std::string, std::pair<std::string, std::string>> options;
+  /*! \brief ExtensionLabel of the owner, for error messages. */
+  std::string owner;
+  /*! \brief The kind's tensors live in host memory. */
+  bool host_memory = false;
+  /*! \brief Registered as ffi.Module.load_from_bytes.<name>, if given. */
+  std::optional<Function> load_from_bytes;
+};
+
+std::string ModuleLoaderName(const std::string& backend) {
+  return "ffi.Module.load_from_bytes." + backend;
+}
+
 struct LoaderState {
   std::mutex mutex;
   std::vector<std::unique_ptr<LoadedExtension>> loaded;
@@ -58,6 +79,8 @@ struct LoaderState {
   std::map<std::string, size_t> owner;
   /*! \brief op name -> extension that registered it and was unloaded (TVM keeps the op). */
   std::map<std::string, std::string> released_ops;
+  /*! \brief backend name -> the backend, for the `target.build.<kind>` dispatchers. */
+  std::map<std::string, BackendEntry> backends;
 };
 
 LoaderState& State() {
@@ -142,6 +165,8 @@ const char* KindName(int32_t kind) {
       return "prim_func_pass";
     case kTVMExtendOp:
       return "op";
+    case kTVMExtendBackend:
+      return "backend";
     default:
       return nullptr;
   }
@@ -157,6 +182,9 @@ std::optional<Function> OwnFunction(const LoadedExtension* ext, const std::strin
 }
 
 bool IsOp(const RegistrationRecord& reg) { return reg.kind == "op"; }
+bool IsBackend(const RegistrationRecord& reg) { return reg.kind == "backend"; }
+// Registrations the loader applies itself instead of putting a function into the global table.
+bool IsApplied(const RegistrationRecord& reg) { return IsOp(reg) || IsBackend(reg); }
 
 std::set<std::string> OpNames() {
   static Function list = Function::GetGlobalRequired("ir.ListOpNames");
@@ -221,6 +249,175 @@ std::map<std::string, std::vector<std::string>> ApplyOps(const ExtensionRecord& 
                                    ". The attributes it and the ops before it set were reset.");
   }
   return applied;
+}
+
+void SetGlobal(const std::string& name, const Function& f, bool allow_override);
+
+// ---------------------------------------------------------------------------------------------
+// Backends: one dispatcher per target kind serves every extension's code generator for it.
+
+std::string Join(const std::vector<std::string>& items, const std::string& none) {
+  if (items.empty()) return none;
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "'" : ", '") + item + "'";
+  return out;
+}
+
+std::vector<std::string> BackendsOfKind(const LoaderState& state, const std::string& kind) {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : state.backends) {
+    if (entry.kind == kind) out.push_back(name);
+  }
+  return out;
+}
+
+// Builds `mod` for `target` with the backend the target's model names; called by TVM as
+// target.build.<kind>.
+tvm::ffi::Any DispatchBuild(const std::string& kind, tvm::ffi::Any mod, tvm::ffi::Any target) {
+  static Function export_target = Function::GetGlobalRequired("target.TargetExport");
+  auto config = export_target(target).cast<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>>();
+  std::string model;
+  if (auto it = config.find("model"); it != config.end()) {
+    model = (*it).second.cast<tvm::ffi::String>();
+  }
+  BackendEntry entry;
+  {
+    LoaderState& state = State();
+    std::lock_guard<std::mutex> lock(state.mutex);
+    auto found = state.backends.find(model);
+    if (found == state.backends.end() || found->second.kind != kind) {
+      std::string known = Join(BackendsOfKind(state, kind), "none is loaded");
+      Fail("ValueError", (model.empty() ? "the " + kind + " target names no backend"
+                                        : "unknown " + kind + " backend '" + model + "'") +
+                             ". Choose one with the target's model, e.g. Target({\"kind\": \"" +
+                             kind +
+                             "\", \"model\": NAME, \"host\": \"llvm\"}); loaded backends for " +
+                             kind + ": " + known + ".");
+    }
+    entry = found->second;
+  }
+  std::map<std::string, std::string> values;
+  for (const auto& [name, option] : entry.options) values[name] = option.first;
+  if (auto it = config.find("libs"); it != config.end()) {
+    for (const tvm::ffi::String& item : (*it).second.cast<tvm::ffi::Array<tvm::ffi::String>>()) {
+      std::string text = item;
+      size_t eq = text.find('=');
+      std::string key = text.substr(0, eq);
+      if (eq == std::string::npos || !entry.options.count(key)) {
+        std::vector<std::string> known;
+        for (const auto& [name, option] : entry.options) {
+          known.push_back(name + "' (" + option.second + ", default '" + option.first + "')");
+        }
+        std::string listed;
+        for (const std::string& k : known) listed += (listed.empty() ? "'" : "; '") + k;
+        Fail("ValueError", "unknown option '" + text + "' for backend '" + model + "' of " +
+                               entry.owner + ". Options are given as \"name=value\" in the " +
+                               "target's libs; this backend knows: " +
+                               (listed.empty() ? std::string("none") : listed) + ".");
+      }
+      values[key] = text.substr(eq + 1);
+    }
+  }
+  tvm::ffi::Map<tvm::ffi::String, tvm::ffi::String> options;
+  for (const auto& [k, v] : values) options.Set(k, v);
+  tvm::ffi::Any result;
+  try {
+    result = entry.build(mod, target, options);
+  } catch (const Error& err) {
+    throw Error(err.kind(), "backend '" + model + "' of " + entry.owner + ": " + err.message(),
+                err.backtrace());
+  }
+  if (result.as<tvm::ffi::ModuleObj>() == nullptr) {
+    Fail("TypeError", "backend '" + model + "' of " + entry.owner + " returned " +
+                          result.GetTypeKey() + " instead of a runtime Module");
+  }
+  return result;
+}
+
+// The specs of `record`'s backends, checked: nothing is applied yet.
+std::map<std::string, BackendEntry> ReadBackends(const ExtensionRecord& record,
+                                                 const std::vector<Function>& functions) {
+  static Function list_kinds = Function::GetGlobalRequired("target.ListTargetKinds");
+  std::map<std::string, BackendEntry> out;
+  for (size_t i = 0; i < record.registrations.size(); ++i) {
+    const RegistrationRecord& reg = record.registrations[i];
+    if (!IsBackend(reg)) continue;
+    auto spec = functions[i]().cast<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>>();
+    BackendEntry entry;
+    entry.kind = spec["target_kind"].cast<tvm::ffi::String>();
+    entry.description = spec["description"].cast<tvm::ffi::String>();
+    entry.owner = ExtensionLabel(record);
+    entry.host_memory = spec["host_memory"].cast<bool>();
+    const std::string where = "cannot load " + ExtensionLabel(record) + ": the backend '" +
+                              reg.name + "' (" + reg.source + ") ";
+    auto build = spec["build"].cast<tvm::ffi::Optional<Function>>();
+    if (!build.has_value()) Fail("ExtensionLoadError", where + "has no build function");
+    entry.build = *build;
+    if (auto loader = spec["load_from_bytes"].cast<tvm::ffi::Optional<Function>>()) {
+      entry.load_from_bytes = *loader;
+    }
+    std::vector<std::string> kinds;
+    for (const tvm::ffi::String& k : list_kinds().cast<tvm::ffi::Array<tvm::ffi::String>>()) {
+      kinds.push_back(k);
+    }
+    if (std::find(kinds.begin(), kinds.end(), entry.kind) == kinds.end()) {
+      Fail("ExtensionLoadError", where + "serves the target kind '" + entry.kind + "', which TVM " +
+                                     abi::RunningTVMVersion() +
+                                     " does not know. Known kinds: " + Join(kinds, "none") + ".");
+    }
+    const std::string build_name = "target.build." + entry.kind;
+    std::optional<Function> existing = Function::GetGlobal(build_name);
+    if (existing.has_value() &&
+        OwnerOfLiveFunction(build_name, *existing).rfind("the tvm-extend core", 0) != 0) {
+      Fail("DuplicateRegistrationError",
+           where + "serves the target kind '" + entry.kind + "', but " + build_name +
+               " is already registered by " + OwnerOfLiveFunction(build_name, *existing) +
+               ". An extension serves a kind TVM has no code generator for, such as 'ext_dev'.");
+    }
+    for (const auto& option :
+         spec["options"].cast<tvm::ffi::Array<tvm::ffi::Array<tvm::ffi::String>>>()) {
+      entry.options[option[0]] = {option[1], option[2]};
+    }
+    out[reg.name] = std::move(entry);
+  }
+  return out;
+}
+
+// Puts the backends in the table, and the dispatcher (and host memory) in place for their kinds.
+void CommitBackends(LoaderState& state, std::map<std::string, BackendEntry> backends) {
+  for (auto& [name, entry] : backends) {
+    const std::string build_name = "target.build." + entry.kind;
+    if (!Function::GetGlobal(build_name).has_value()) {
+      std::string kind = entry.kind;
+      SetGlobal(build_name, Function::FromTyped([kind](tvm::ffi::Any mod, tvm::ffi::Any target) {
+                  return DispatchBuild(kind, mod, target);
+                }),
+                false);
+    }
+    const std::string api_name = "device_api." + entry.kind;
+    if (entry.host_memory && !Function::GetGlobal(api_name).has_value()) {
+      Function cpu = Function::GetGlobalRequired("device_api.cpu");
+      SetGlobal(api_name, Function::FromPacked([cpu](tvm::ffi::PackedArgs args, tvm::ffi::Any* rv) {
+                  cpu.CallPacked(args, rv);
+                }),
+                false);
+    }
+    if (entry.load_from_bytes.has_value())
+      SetGlobal(ModuleLoaderName(name), *entry.load_from_bytes, true);
+    state.backends[name] = std::move(entry);
+  }
+}
+
+void RemoveBackend(LoaderState& state, const std::string& name) {
+  auto it = state.backends.find(name);
+  if (it == state.backends.end()) return;
+  if (it->second.load_from_bytes.has_value()) {
+    std::optional<Function> current = Function::GetGlobal(ModuleLoaderName(name));
+    if (current.has_value() && current->same_as(*it->second.load_from_bytes)) {
+      RemoveGlobal(ModuleLoaderName(name));
+    }
+  }
+  state.backends.erase(it);
 }
 
 // Every check that can refuse the extension on its names, before anything registers.
@@ -330,7 +527,7 @@ std::vector<Function> RegisterAll(const ExtensionRecord& record,
   std::string failure;
   for (; done < functions.size(); ++done) {
     const std::string& name = record.registrations[done].name;
-    if (IsOp(record.registrations[done])) continue;  // ops are registered by ApplyOps
+    if (IsApplied(record.registrations[done])) continue;  // ops and backends are applied
     try {
       SetGlobal(name, functions[done], OwnFunction(replacing, name).has_value());
     } catch (const Error& err) {
@@ -341,7 +538,7 @@ std::vector<Function> RegisterAll(const ExtensionRecord& record,
   if (!failure.empty()) {
     for (size_t i = 0; i < done; ++i) {
       const std::string& name = record.registrations[i].name;
-      if (IsOp(record.registrations[i])) continue;
+      if (IsApplied(record.registrations[i])) continue;
       if (std::optional<Function> old = OwnFunction(replacing, name)) {
         SetGlobal(name, *old, true);
       } else {
@@ -365,6 +562,11 @@ void UnregisterLocked(LoaderState& state, LoadedExtension& ext) {
     if (IsOp(ext.record.registrations[i])) {
       state.owner.erase(name);
       state.released_ops[name] = ext.record.name;
+      continue;
+    }
+    if (IsBackend(ext.record.registrations[i])) {
+      RemoveBackend(state, name);
+      state.owner.erase(name);
       continue;
     }
     std::optional<Function> current = Function::GetGlobal(name);
@@ -494,7 +696,9 @@ ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
             static_cast<TVMFFIObject*>(h))));
   }
   std::map<std::string, std::vector<std::string>> op_attrs;
+  std::map<std::string, BackendEntry> backends;
   try {
+    backends = ReadBackends(record, created);
     op_attrs = ApplyOps(record, created, replacing);
   } catch (...) {
     for (TVMFFIObjectHandle h : handles) TVMFFIObjectDecRef(h);
@@ -518,6 +722,11 @@ ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
         state.owner.erase(name);
         continue;
       }
+      if (IsBackend(replacing->record.registrations[i])) {  // a backend the new build dropped
+        RemoveBackend(state, name);
+        state.owner.erase(name);
+        continue;
+      }
       if (IsOp(replacing->record.registrations[i])) {  // an op the new build dropped
         ResetOpAttrs({{name, replacing->op_attrs[name]}});
         state.owner.erase(name);
@@ -536,6 +745,7 @@ ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
     replacing->record.active = false;
   }
 
+  CommitBackends(state, std::move(backends));
   guard.keep = true;
   LoadedExtension* slot = previous;
   if (slot == nullptr) {
@@ -590,6 +800,20 @@ void UnloadExtension(const std::string& name) {
     }
   }
   Fail("ExtensionLoadError", "cannot unload extension '" + name + "': it is not loaded");
+}
+
+std::vector<BackendRecord> ListBackends() {
+  LoaderState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  std::vector<BackendRecord> out;
+  for (const auto& [name, entry] : state.backends) {
+    BackendRecord r{name, entry.kind, entry.description, entry.owner, {}};
+    for (const auto& [option, value] : entry.options) {
+      r.options.push_back({option, value.first, value.second});
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 std::string DescribeGlobalOwner(const std::string& global_name) {

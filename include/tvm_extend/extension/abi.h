@@ -39,6 +39,12 @@ typedef enum {
    *        (tvm_extend/op/op.h); the loader registers the op, not the function.
    */
   kTVMExtendOp = 2,
+  /*!
+   * \brief A code generator for a target kind. Its created function takes no argument and
+   *        returns the backend's spec (tvm_extend/backend/backend.h); the loader serves it as
+   *        `target.build.<kind>` for targets whose `model` is the registration's name.
+   */
+  kTVMExtendBackend = 3,
 } TVMExtendRegistrationKind;
 
 /*! \brief One collected registration, in the order the extension declared it. */

@@ -27,7 +27,7 @@ namespace tvm_extend {
 /*! \brief One name an extension put into TVM's global table. */
 struct RegistrationRecord {
   std::string name;
-  /*! \brief "function" or "prim_func_pass". */
+  /*! \brief "function", "prim_func_pass", "op" or "backend". */
   std::string kind;
   int opt_level = 0;
   /*! \brief "file:line" of the registration macro. */
@@ -77,6 +77,20 @@ TVM_EXTEND_CORE_API std::vector<ExtensionRecord> ListExtensions();
  *        objects its code made (pass instances, functions held by callers) stay valid.
  */
 TVM_EXTEND_CORE_API void UnloadExtension(const std::string& name);
+
+/*! \brief A code generator an extension registered (tvm_extend/backend/backend.h). */
+struct BackendRecord {
+  std::string name;
+  std::string target_kind;
+  std::string description;
+  /*! \brief The extension that registered it, as in error messages. */
+  std::string owner;
+  /*! \brief (name, default value, doc) of each option. */
+  std::vector<std::vector<std::string>> options;
+};
+
+/*! \brief The backends of the loaded extensions, by name. */
+TVM_EXTEND_CORE_API std::vector<BackendRecord> ListBackends();
 
 /*!
  * \brief Say who owns a global name: "extension 'x' 1.0 (path)", "TVM (libtvm_compiler.so)",

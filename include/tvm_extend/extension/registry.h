@@ -206,4 +206,16 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
         return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
       })
 
+/*!
+ * \brief Collect a code generator: `factory()` returns a tvm_extend::backend::BackendSpec
+ *        (include <tvm_extend/backend/backend.h>). `name` is the backend's name, which a target
+ *        selects with its `model` attribute.
+ */
+#define TVM_EXTEND_REGISTER_BACKEND(name, ...)                                                  \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      name, kTVMExtendBackend, 0, __FILE__, __LINE__, []() -> ::tvm::ffi::Function {            \
+        auto spec = (__VA_ARGS__)().ToMap();                                                    \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
 #endif  // TVM_EXTEND_EXTENSION_REGISTRY_H_

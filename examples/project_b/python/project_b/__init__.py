@@ -1,0 +1,74 @@
+"""project_b: a hardware vendor's TVM extension, out of tree.
+
+- ``project_b.counting_c``, a code generator for TVM's ``ext_dev`` target kind: C with a load and
+  a store counter per buffer, compiled by the system C compiler. :func:`target` makes a target
+  for it; :func:`profile` reads the counters of a compiled module.
+- ``project_b.clamp(x, lo, hi)``, a TIR op lowered by TVM's LowerIntrin for llvm and ext_dev,
+  and by this package's own pass :func:`LowerOps`, which it contributes to TVM's default
+  pipeline.
+"""
+
+from __future__ import annotations
+
+import tvm
+import tvm_extend
+from tvm_extend import pipeline
+
+extension = tvm_extend.load_extension(__name__)
+BACKEND = "project_b.counting_c"
+
+
+def LowerOps():  # noqa: N802  (TVM's pass naming)
+    """Lower project_b's ops (project_b.clamp) to TIR arithmetic."""
+    return extension["transform.LowerOps"]()
+
+
+def make_clamp(x, lo, hi):
+    """A call of project_b.clamp, built in C++."""
+    return extension["make_clamp"](x, lo, hi)
+
+
+def target(host="llvm", **options) -> tvm.target.Target:
+    """An ext_dev target built by project_b's backend. Options: counters ("on"/"off"), opt
+    ("0".."3"), cc (the C compiler), cache (folder for the generated source)."""
+    return tvm_extend.backend.target(BACKEND, host=host, **options)
+
+
+def _modules(lib):
+    mod = lib.mod if hasattr(lib, "mod") and not isinstance(lib, tvm.runtime.Module) else lib
+    stack = [mod]
+    while stack:
+        m = stack.pop()
+        if m.kind == BACKEND:
+            yield m
+        stack.extend(m.imports)
+
+
+def profile(lib) -> dict:
+    """Load and store counts per kernel and buffer of a module compiled with project_b's
+    backend: {kernel: {buffer: {"loads": n, "stores": n}}}."""
+    out = {}
+    for m in _modules(lib):
+        counters = m.get_function("project_b.counters")()
+        for kernel, buffers in counters.items():
+            out[str(kernel)] = {
+                str(b): {k: int(v) for k, v in c.items()} for b, c in buffers.items()
+            }
+    if not any(True for _ in _modules(lib)):
+        raise ValueError("this module has no kernel compiled by project_b's backend")
+    return out
+
+
+def reset_profile(lib) -> None:
+    """Set every counter of the module back to zero."""
+    for m in _modules(lib):
+        m.get_function("project_b.reset_counters")()
+
+
+def source_of(lib) -> str:
+    """The generated C source of the module's kernels."""
+    return "\n".join(m.inspect_source() for m in _modules(lib))
+
+
+if "project_b" not in pipeline.contributors("default"):
+    pipeline.contribute("project_b", [pipeline.before("tirx.FlattenBuffer", LowerOps)])
