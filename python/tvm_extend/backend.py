@@ -57,7 +57,9 @@ def list_backends() -> list[Backend]:
     ]
 
 
-def target(name: str, host: str | dict | tvm.target.Target = "llvm", **options) -> tvm.target.Target:
+def target(
+    name: str, host: str | dict | tvm.target.Target = "llvm", **options
+) -> tvm.target.Target:
     """A target that builds with backend ``name``, with ``options`` given as ``name=value``.
 
     Unknown backends and options are reported when TVM builds, by the dispatcher, with the list
@@ -97,4 +99,6 @@ def ensure_offload() -> None:
     with _lock:
         owners = pipeline.contributors("default")
         if OWNER not in owners:
-            pipeline.contribute(OWNER, [pipeline.before("tirx.SplitHostDevice", offload_to_backend)])
+            pipeline.contribute(
+                OWNER, [pipeline.before("tirx.SplitHostDevice", offload_to_backend)]
+            )

@@ -230,7 +230,7 @@ contributions = {{
 }}
 for owner in {order!r}:
     P.contribute(owner, contributions[owner])
-print([entry for entry in P.describe() if entry[1] != "TVM"])
+print([entry for entry in P.describe() if entry[1] in {order!r}])
 """
 
 

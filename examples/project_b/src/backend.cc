@@ -20,6 +20,7 @@
 #include <tvm_extend/ir/tir.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -44,8 +45,7 @@ union Arg {
   int64_t i;
   double f;
 };
-using KernelFn = int32_t (*)(const Arg*);
-using CountersFn = uint64_t* (*)();
+using KernelFn = int32_t (*)(const Arg*, uint64_t*);
 
 /*! \brief A loaded library of generated kernels; unmapped when the last user is gone. */
 struct Library {
@@ -71,7 +71,11 @@ class CountingModuleObj : public tvm::ffi::ModuleObj {
         source_path_(std::move(compiled.source_path)),
         command_(std::move(compiled.command)),
         lib_(std::move(compiled.lib)),
-        kernels_(std::move(kernels)) {}
+        kernels_(std::move(kernels)) {
+    for (const KernelInfo& k : kernels_) {
+      counters_.push_back(std::make_shared<std::vector<uint64_t>>(2 * k.buffers.size() + 1, 0));
+    }
+  }
 
   const char* kind() const final { return "project_b.counting_c"; }
   int GetPropertyMask() const final {
@@ -105,8 +109,8 @@ class CountingModuleObj : public tvm::ffi::ModuleObj {
     if (n == "project_b.source_path") {
       return Function::FromTyped([this]() { return String(source_path_); });
     }
-    for (const KernelInfo& k : kernels_) {
-      if (k.name == n) return MakeKernel(k);
+    for (size_t i = 0; i < kernels_.size(); ++i) {
+      if (kernels_[i].name == n) return MakeKernel(kernels_[i], counters_[i]);
     }
     return std::nullopt;
   }
@@ -122,11 +126,11 @@ class CountingModuleObj : public tvm::ffi::ModuleObj {
     return sym;
   }
 
-  Function MakeKernel(const KernelInfo& k) const {
+  Function MakeKernel(const KernelInfo& k, std::shared_ptr<std::vector<uint64_t>> counters) const {
     auto fn = reinterpret_cast<KernelFn>(Symbol(k.name));
     std::shared_ptr<Library> keep = lib_;
     KernelInfo info = k;
-    return Function::FromPacked([fn, keep, info](tvm::ffi::PackedArgs args, Any*) {
+    return Function::FromPacked([fn, keep, info, counters](tvm::ffi::PackedArgs args, Any*) {
       if (args.size() != static_cast<int>(info.params.size())) {
         throw tvm::ffi::Error("TypeError",
                               "kernel '" + info.name + "' takes " +
@@ -144,7 +148,7 @@ class CountingModuleObj : public tvm::ffi::ModuleObj {
           values[i].i = args[i].cast<int64_t>();
         }
       }
-      int32_t rc = fn(values.data());
+      int32_t rc = fn(values.data(), counters->data());
       if (rc > 0 && static_cast<size_t>(rc) <= info.asserts.size()) {
         const std::string& m = info.asserts[rc - 1];
         size_t colon = m.find(": ");
@@ -162,8 +166,9 @@ class CountingModuleObj : public tvm::ffi::ModuleObj {
 
   Map<String, Any> Counters() const {
     Map<String, Any> out;
-    for (const KernelInfo& k : kernels_) {
-      uint64_t* c = reinterpret_cast<CountersFn>(Symbol(k.name + "__counters"))();
+    for (size_t i = 0; i < kernels_.size(); ++i) {
+      const KernelInfo& k = kernels_[i];
+      const std::vector<uint64_t>& c = *counters_[i];
       Map<String, Any> per_buffer;
       for (size_t b = 0; b < k.buffers.size(); ++b) {
         per_buffer.Set(k.buffers[b],
@@ -176,10 +181,7 @@ class CountingModuleObj : public tvm::ffi::ModuleObj {
   }
 
   void ResetCounters() const {
-    for (const KernelInfo& k : kernels_) {
-      uint64_t* c = reinterpret_cast<CountersFn>(Symbol(k.name + "__counters"))();
-      for (size_t b = 0; b < 2 * k.buffers.size(); ++b) c[b] = 0;
-    }
+    for (const auto& c : counters_) std::fill(c->begin(), c->end(), 0);
   }
 
   static void Put(std::string* out, const std::string& item) {
@@ -191,6 +193,8 @@ class CountingModuleObj : public tvm::ffi::ModuleObj {
   std::string command_;
   std::shared_ptr<Library> lib_;
   std::vector<KernelInfo> kernels_;
+  /*! \brief Per kernel: loads of buffer k at 2k, stores at 2k + 1. */
+  std::vector<std::shared_ptr<std::vector<uint64_t>>> counters_;
 };
 
 std::string CacheRoot(const std::string& option) {

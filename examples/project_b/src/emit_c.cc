@@ -100,18 +100,17 @@ class KernelEmitter {
     Line("return 0;");
     info.buffers = buffers_;
     info.asserts = asserts_;
-    const std::string counters = "tvmx_counters_" + name_;
-    size_t slots = buffers_.empty() ? 1 : 2 * buffers_.size();
-    os << "static uint64_t " << counters << "[" << slots << "];\n";
-    os << "uint64_t* " << name_ << "__counters(void) { return " << counters << "; }\n";
-    os << "#define TVMX_COUNT(slot) " << (counters_ ? "(++" + counters + "[slot])" : "((void)0)")
+    // The counters belong to the caller (one array per module), not to the library: two modules
+    // with the same source share one mapped library.
+    os << "#define TVMX_COUNT(slot) " << (counters_ ? "(++tvmx_counters[slot])" : "((void)0)")
        << "\n";
-    os << "static int32_t " << name_ << "_body(const tvmx_arg_t* args, tvmx_pool_t* tvmx_pool) {\n"
+    os << "static int32_t " << name_
+       << "_body(const tvmx_arg_t* args, uint64_t* tvmx_counters, tvmx_pool_t* tvmx_pool) {\n"
        << body.str() << "}\n#undef TVMX_COUNT\n";
     // Allocations are freed on every return, assertion failures included.
-    os << "int32_t " << name_ << "(const tvmx_arg_t* args) {\n"
+    os << "int32_t " << name_ << "(const tvmx_arg_t* args, uint64_t* counters) {\n"
        << "  tvmx_pool_t pool = {{0}, 0};\n"
-       << "  int32_t rc = " << name_ << "_body(args, &pool);\n"
+       << "  int32_t rc = " << name_ << "_body(args, counters, &pool);\n"
        << "  while (pool.n > 0) free(pool.items[--pool.n]);\n"
        << "  return rc;\n}\n\n";
     return info;
@@ -325,6 +324,9 @@ class KernelEmitter {
       return "(" + E(n.condition()) + " ? " + E(n.true_value()) + " : " + E(n.false_value()) + ")";
     }
     if (auto n = e.as<Call>(); n.defined()) return CallExpr(n);
+    if (e.as<Ramp>().defined() || e.as<Broadcast>().defined() || e.as<Shuffle>().defined()) {
+      Unsupported(name_, "the vector expression " + e.type_key());
+    }
     Unsupported(name_, "the expression " + e.type_key());
   }
 

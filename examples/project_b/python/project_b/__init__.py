@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import tvm
+
 import tvm_extend
 from tvm_extend import pipeline
 

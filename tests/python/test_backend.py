@@ -1,0 +1,266 @@
+"""Code generators from extensions: project_b's counting C backend for ext_dev, served through
+the tvm-extend core's dispatcher, compiled by TVM and checked against numpy; and the errors of
+bad backends, bad targets and bad options."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tvm
+from tvm.script import tirx as T
+
+import tvm_extend
+from tvm_extend import backend as B
+
+project_b = pytest.importorskip("project_b")
+DEV = tvm.ext_dev(0)
+
+
+@T.prim_func
+def clamp_axpy(
+    A: T.Buffer((64,), "float32"),
+    B: T.Buffer((64,), "float32"),
+    C: T.Buffer((64,), "float32"),
+    hi: T.float32,
+):
+    for i in range(64):
+        C[i] = T.call_intrin("float32", "project_b.clamp", A[i] + B[i] * T.float32(2), -1.0, hi)
+
+
+@T.prim_func(s_tir=True)
+def matmul(
+    A: T.Buffer((16, 8), "float32"),
+    B: T.Buffer((8, 24), "float32"),
+    C: T.Buffer((16, 24), "float32"),
+):
+    for i, j, k in T.grid(16, 24, 8):
+        with T.sblock("C"):
+            vi, vj, vk = T.axis.remap("SSR", [i, j, k])
+            with T.init():
+                C[vi, vj] = T.float32(0)
+            C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
+
+
+@T.prim_func(s_tir=True)
+def rowsum_with_scratch(A: T.Buffer((4, 8), "float64"), O: T.Buffer((4,), "float64")):
+    tmp = T.alloc_buffer((8,), "float64")
+    for i in range(4):
+        for j in range(8):
+            with T.sblock("t"):
+                vi, vj = T.axis.remap("SS", [i, j])
+                tmp[vj] = T.exp(A[vi, vj]) + T.sqrt(T.fabs(A[vi, vj]))
+        for j in range(8):
+            with T.sblock("s"):
+                vi, vj = T.axis.remap("SR", [i, j])
+                with T.init():
+                    O[vi] = T.float64(0)
+                O[vi] = O[vi] + tmp[vj]
+
+
+@T.prim_func
+def integer_ops(A: T.Buffer((32,), "int32"), O: T.Buffer((32,), "int32")):
+    for i in range(32):
+        O[i] = (
+            T.floordiv(A[i], 3) * 7
+            + T.floormod(A[i], 5)
+            + T.Select(A[i] > 0, A[i] >> 1, T.truncdiv(A[i], 2))
+        )
+
+
+@T.prim_func
+def calls_unknown_c(A: T.Buffer((8,), "float32")):
+    for i in range(8):
+        A[i] = T.call_extern("float32", "no_such_c_function", A[i])
+
+
+@T.prim_func
+def vectorized(A: T.Buffer((8,), "float32")):
+    for i in T.vectorized(8):
+        A[i] = A[i] * T.float32(2)
+
+
+def tensors(*arrays):
+    return [tvm.runtime.tensor(a, DEV) for a in arrays]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("counting_c"))
+
+
+def test_the_backend_is_listed_with_its_options():
+    (b,) = [b for b in B.list_backends() if b.name == "project_b.counting_c"]
+    assert b.target_kind == "ext_dev"
+    assert "project_b" in b.owner
+    assert [o[0] for o in b.options] == ["cache", "cc", "counters", "opt"]
+    assert "target.build.ext_dev" in tvm_extend.describe_owner("target.build.ext_dev") or (
+        "tvm-extend core" in tvm_extend.describe_owner("target.build.ext_dev")
+    )
+
+
+def test_an_elementwise_kernel_with_an_op_matches_numpy_and_counts_every_access(cache):
+    lib = tvm.compile(clamp_axpy, target=project_b.target(cache=cache))
+    a, b = np.random.randn(64).astype("float32"), np.random.randn(64).astype("float32")
+    A, Bt, C = tensors(a, b, np.zeros(64, "float32"))
+    lib["clamp_axpy"](A, Bt, C, 0.5)
+    np.testing.assert_allclose(C.numpy(), np.clip(a + 2 * b, -1, 0.5), rtol=1e-6)
+    counts = project_b.profile(lib)["clamp_axpy_kernel"]
+    assert counts == {
+        "A": {"loads": 64, "stores": 0},
+        "B": {"loads": 64, "stores": 0},
+        "C": {"loads": 0, "stores": 64},
+    }
+    lib["clamp_axpy"](A, Bt, C, 0.5)
+    assert project_b.profile(lib)["clamp_axpy_kernel"]["A"]["loads"] == 128
+    project_b.reset_profile(lib)
+    assert project_b.profile(lib)["clamp_axpy_kernel"]["C"]["stores"] == 0
+
+
+def test_the_host_checks_arguments_before_the_kernel_runs(cache):
+    lib = tvm.compile(clamp_axpy, target=project_b.target(cache=cache))
+    cpu = [tvm.runtime.tensor(np.zeros(64, "float32")) for _ in range(3)]
+    with pytest.raises(Exception, match="device_type"):
+        lib["clamp_axpy"](*cpu, 1.0)
+
+
+def test_a_reduction_counts_loads_and_stores_exactly(cache):
+    lib = tvm.compile(matmul, target=project_b.target(cache=cache))
+    a, b = np.random.randn(16, 8).astype("float32"), np.random.randn(8, 24).astype("float32")
+    A, Bt, C = tensors(a, b, np.zeros((16, 24), "float32"))
+    lib["matmul"](A, Bt, C)
+    np.testing.assert_allclose(C.numpy(), a @ b, rtol=1e-5, atol=1e-5)
+    m, n, k = 16, 24, 8
+    assert project_b.profile(lib)["matmul_kernel"] == {
+        "A": {"loads": m * n * k, "stores": 0},
+        "B": {"loads": m * n * k, "stores": 0},
+        "C": {"loads": m * n * k, "stores": m * n * (k + 1)},  # the init, then each update
+    }
+
+
+def test_scratch_allocations_and_math_in_float64(cache):
+    lib = tvm.compile(rowsum_with_scratch, target=project_b.target(cache=cache))
+    x = np.random.randn(4, 8)
+    A, O = tensors(x, np.zeros(4))
+    lib["rowsum_with_scratch"](A, O)
+    np.testing.assert_allclose(O.numpy(), (np.exp(x) + np.sqrt(np.abs(x))).sum(1), rtol=1e-12)
+    assert project_b.profile(lib)["rowsum_with_scratch_kernel"]["tmp"] == {
+        "loads": 32,
+        "stores": 32,
+    }
+
+
+def test_integer_floor_division_and_shifts_match_numpy(cache):
+    lib = tvm.compile(integer_ops, target=project_b.target(cache=cache))
+    a = np.random.randint(-100, 100, 32).astype("int32")
+    A, O = tensors(a, np.zeros(32, "int32"))
+    lib["integer_ops"](A, O)
+    expected = (a // 3) * 7 + a % 5 + np.where(a > 0, a >> 1, np.trunc(a / 2).astype("int32"))
+    np.testing.assert_array_equal(O.numpy(), expected)
+
+
+def test_counters_off_generates_no_counting_code(cache):
+    lib = tvm.compile(clamp_axpy, target=project_b.target(cache=cache, counters="off"))
+    A, Bt, C = tensors(*(np.ones(64, "float32") for _ in range(3)))
+    lib["clamp_axpy"](A, Bt, C, 9.0)
+    np.testing.assert_allclose(C.numpy(), 3.0)
+    assert project_b.profile(lib)["clamp_axpy_kernel"]["A"]["loads"] == 0
+    assert "++tvmx_counters" not in project_b.source_of(lib)
+
+
+def test_export_library_round_trips_the_module(cache, tmp_path):
+    lib = tvm.compile(integer_ops, target=project_b.target(cache=cache))
+    lib.export_library(str(tmp_path / "ints.so"))
+    loaded = tvm.runtime.load_module(str(tmp_path / "ints.so"))
+    a = np.arange(-16, 16, dtype="int32")
+    A, O = tensors(a, np.zeros(32, "int32"))
+    loaded["integer_ops"](A, O)
+    assert O.numpy()[0] == (-16 // 3) * 7 + (-16 % 5) + (-8)
+    # Counters belong to each module, even when both use one cached library.
+    assert project_b.profile(loaded)["integer_ops_kernel"]["O"]["stores"] == 32
+    assert project_b.profile(lib)["integer_ops_kernel"]["O"]["stores"] == 0
+
+
+def test_a_codegen_failure_names_the_generated_source(cache):
+    with pytest.raises(RuntimeError, match="no_such_c_function") as info:
+        tvm.compile(calls_unknown_c, target=project_b.target(cache=cache))
+    message = str(info.value)
+    assert "project_b.counting_c" in message and "C compiler" in message
+    path = Path(re.search(r"generated source (\S+\.c)", message).group(1))
+    assert path.is_file() and "no_such_c_function" in path.read_text()
+    # The process goes on: the next build works.
+    tvm.compile(integer_ops, target=project_b.target(cache=cache))
+
+
+def test_what_the_backend_cannot_generate_is_refused_with_the_node():
+    with pytest.raises(ValueError, match=r"cannot generate .*vector.*vectorized_kernel"):
+        tvm.compile(vectorized, target=project_b.target())
+
+
+def test_unknown_options_and_values_are_refused_with_what_is_known():
+    with pytest.raises(ValueError, match=r"unknown option 'fast=1'.*'counters' \(count"):
+        tvm.compile(integer_ops, target=project_b.target(fast=1))
+    with pytest.raises(ValueError, match="option opt=9: give 0, 1, 2 or 3"):
+        tvm.compile(integer_ops, target=project_b.target(opt=9))
+
+
+def test_unknown_or_missing_backends_are_refused_with_the_loaded_ones():
+    for config, message in [
+        ({"kind": "ext_dev", "model": "nope", "host": "llvm"}, "unknown ext_dev backend 'nope'"),
+        ({"kind": "ext_dev", "host": "llvm"}, "the ext_dev target names no backend"),
+    ]:
+        with pytest.raises(ValueError, match=message) as info:
+            tvm.compile(integer_ops, target=tvm.target.Target(config))
+        assert "'project_b.counting_c'" in str(info.value)
+    with pytest.raises(ValueError, match="unknown backend 'nope'; loaded backends: .*project_b"):
+        B.target("nope")
+
+
+def test_the_offload_pass_is_in_the_default_pipeline_before_the_split():
+    names = [n for n, _ in tvm_extend.pipeline.describe("default")]
+    assert ("tvm_extend.OffloadToBackend", "tvm_extend") in tvm_extend.pipeline.describe()
+    assert names.index("tvm_extend.OffloadToBackend") < names.index("tirx.SplitHostDevice")
+
+
+def test_a_second_backend_serves_ext_dev_beside_project_b(test_extensions):
+    ext = tvm_extend.load_extension(test_extensions / "libsim_backend.so")
+    assert ext.backends == ["sim_backend.interp", "sim_backend.broken"]
+    with pytest.raises(RuntimeError, match="asked to build integer_ops_kernel in mode exact"):
+        tvm.compile(integer_ops, target=B.target("sim_backend.interp", mode="exact"))
+    with pytest.raises(TypeError, match="returned ffi.String instead of a runtime Module"):
+        tvm.compile(integer_ops, target=B.target("sim_backend.broken"))
+    lib = tvm.compile(integer_ops, target=project_b.target())  # still project_b's
+    A, O = tensors(np.ones(32, "int32"), np.zeros(32, "int32"))
+    lib["integer_ops"](A, O)
+    assert O.numpy()[0] == 1
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        (
+            "backend_llvm",
+            r"serves the target kind 'llvm', but target.build.llvm is already "
+            r"registered by TVM",
+        ),
+        ("backend_nokind", r"serves the target kind 'no_such_kind', which TVM .* does not know"),
+    ],
+)
+def test_a_backend_for_a_kind_tvm_builds_or_does_not_know_is_refused(
+    test_extensions, name, message
+):
+    with pytest.raises(tvm_extend.ExtensionError, match=message):
+        tvm_extend.load_extension(test_extensions / f"lib{name}.so")
+    assert name not in [e.name for e in tvm_extend.list_extensions()]
+
+
+def test_another_project_claiming_project_bs_name_is_refused_naming_both(test_extensions):
+    with pytest.raises(tvm_extend.DuplicateRegistrationError) as info:
+        tvm_extend.load_extension(test_extensions / "libimpostor.so")
+    message = str(info.value)
+    assert "'project_b' 9.9.9" in message and "'project_b' 0.1.0" in message
+    assert project_b.make_clamp is not None
+    lib = tvm.compile(clamp_axpy, target=project_b.target())  # the real one still works
+    assert "clamp_axpy_kernel" in project_b.profile(lib)
