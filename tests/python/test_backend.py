@@ -45,7 +45,7 @@ def matmul(
 
 
 @T.prim_func(s_tir=True)
-def rowsum_with_scratch(A: T.Buffer((4, 8), "float64"), O: T.Buffer((4,), "float64")):
+def rowsum_with_scratch(A: T.Buffer((4, 8), "float64"), Out: T.Buffer((4,), "float64")):
     tmp = T.alloc_buffer((8,), "float64")
     for i in range(4):
         for j in range(8):
@@ -56,14 +56,14 @@ def rowsum_with_scratch(A: T.Buffer((4, 8), "float64"), O: T.Buffer((4,), "float
             with T.sblock("s"):
                 vi, vj = T.axis.remap("SR", [i, j])
                 with T.init():
-                    O[vi] = T.float64(0)
-                O[vi] = O[vi] + tmp[vj]
+                    Out[vi] = T.float64(0)
+                Out[vi] = Out[vi] + tmp[vj]
 
 
 @T.prim_func
-def integer_ops(A: T.Buffer((32,), "int32"), O: T.Buffer((32,), "int32")):
+def integer_ops(A: T.Buffer((32,), "int32"), Out: T.Buffer((32,), "int32")):
     for i in range(32):
-        O[i] = (
+        Out[i] = (
             T.floordiv(A[i], 3) * 7
             + T.floormod(A[i], 5)
             + T.Select(A[i] > 0, A[i] >> 1, T.truncdiv(A[i], 2))
@@ -143,9 +143,9 @@ def test_a_reduction_counts_loads_and_stores_exactly(cache):
 def test_scratch_allocations_and_math_in_float64(cache):
     lib = tvm.compile(rowsum_with_scratch, target=project_b.target(cache=cache))
     x = np.random.randn(4, 8)
-    A, O = tensors(x, np.zeros(4))
-    lib["rowsum_with_scratch"](A, O)
-    np.testing.assert_allclose(O.numpy(), (np.exp(x) + np.sqrt(np.abs(x))).sum(1), rtol=1e-12)
+    A, Out = tensors(x, np.zeros(4))
+    lib["rowsum_with_scratch"](A, Out)
+    np.testing.assert_allclose(Out.numpy(), (np.exp(x) + np.sqrt(np.abs(x))).sum(1), rtol=1e-12)
     assert project_b.profile(lib)["rowsum_with_scratch_kernel"]["tmp"] == {
         "loads": 32,
         "stores": 32,
@@ -155,10 +155,10 @@ def test_scratch_allocations_and_math_in_float64(cache):
 def test_integer_floor_division_and_shifts_match_numpy(cache):
     lib = tvm.compile(integer_ops, target=project_b.target(cache=cache))
     a = np.random.randint(-100, 100, 32).astype("int32")
-    A, O = tensors(a, np.zeros(32, "int32"))
-    lib["integer_ops"](A, O)
+    A, Out = tensors(a, np.zeros(32, "int32"))
+    lib["integer_ops"](A, Out)
     expected = (a // 3) * 7 + a % 5 + np.where(a > 0, a >> 1, np.trunc(a / 2).astype("int32"))
-    np.testing.assert_array_equal(O.numpy(), expected)
+    np.testing.assert_array_equal(Out.numpy(), expected)
 
 
 def test_counters_off_generates_no_counting_code(cache):
@@ -175,12 +175,12 @@ def test_export_library_round_trips_the_module(cache, tmp_path):
     lib.export_library(str(tmp_path / "ints.so"))
     loaded = tvm.runtime.load_module(str(tmp_path / "ints.so"))
     a = np.arange(-16, 16, dtype="int32")
-    A, O = tensors(a, np.zeros(32, "int32"))
-    loaded["integer_ops"](A, O)
-    assert O.numpy()[0] == (-16 // 3) * 7 + (-16 % 5) + (-8)
+    A, Out = tensors(a, np.zeros(32, "int32"))
+    loaded["integer_ops"](A, Out)
+    assert Out.numpy()[0] == (-16 // 3) * 7 + (-16 % 5) + (-8)
     # Counters belong to each module, even when both use one cached library.
-    assert project_b.profile(loaded)["integer_ops_kernel"]["O"]["stores"] == 32
-    assert project_b.profile(lib)["integer_ops_kernel"]["O"]["stores"] == 0
+    assert project_b.profile(loaded)["integer_ops_kernel"]["Out"]["stores"] == 32
+    assert project_b.profile(lib)["integer_ops_kernel"]["Out"]["stores"] == 0
 
 
 def test_a_codegen_failure_names_the_generated_source(cache):
@@ -232,9 +232,9 @@ def test_a_second_backend_serves_ext_dev_beside_project_b(test_extensions):
     with pytest.raises(TypeError, match="returned ffi.String instead of a runtime Module"):
         tvm.compile(integer_ops, target=B.target("sim_backend.broken"))
     lib = tvm.compile(integer_ops, target=project_b.target())  # still project_b's
-    A, O = tensors(np.ones(32, "int32"), np.zeros(32, "int32"))
-    lib["integer_ops"](A, O)
-    assert O.numpy()[0] == 1
+    A, Out = tensors(np.ones(32, "int32"), np.zeros(32, "int32"))
+    lib["integer_ops"](A, Out)
+    assert Out.numpy()[0] == 1
 
 
 @pytest.mark.parametrize(
