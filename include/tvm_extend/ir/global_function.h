@@ -90,6 +90,9 @@ inline bool SameOrSubtype(const std::string& actual, const std::string& expected
       (actual == "ffi.BigInt" && expected == "int")) {
     return true;
   }
+  // Functions typed with std::string take and return tvm-ffi strings.
+  auto is_string = [](const std::string& t) { return t == "ffi.String" || t == "std::string"; };
+  if (is_string(actual) && is_string(expected)) return true;
   int32_t a = -1, e = -1;
   TVMFFIByteArray ak{actual.data(), actual.size()}, ek{expected.data(), expected.size()};
   if (TVMFFITypeKeyToIndex(&ak, &a) != 0 || TVMFFITypeKeyToIndex(&ek, &e) != 0) {

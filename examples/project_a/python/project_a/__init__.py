@@ -1,0 +1,45 @@
+"""project_a: a TileLang-style TVM extension, out of tree.
+
+- :func:`matmul_microkernel`: a composite schedule primitive on TVM's ``tvm.s_tir.Schedule``:
+  packs A and B into panels and tiles a float32 matmul block around an mr x nr register-blocked
+  micro-kernel. It checks legality first and changes nothing when it refuses.
+- :func:`apply_rules`: the rule that applies it to every matmul block of a schedule's module.
+- :func:`AutoSchedule`: a pass that applies the rule to CPU functions; this package contributes
+  it to TVM's default pipeline, so a plain ``tvm.compile`` of a matmul gets the fast schedule.
+- ``project_a.fma(a, b, c)``: a TIR op lowered for every target.
+"""
+
+from __future__ import annotations
+
+import tvm_extend
+from tvm_extend import pipeline
+
+extension = tvm_extend.load_extension(__name__)
+
+
+def matmul_microkernel(sch, block, mr: int = 6, nr: int = 16, nc: int = 512, parallel=True):
+    """Schedule matmul ``block`` (a name or an SBlockRV) of ``sch`` for CPUs: an mr x nr
+    accumulator tile in vector registers (6 x 16 fits AVX2's 16 registers), B in panels of nc
+    columns. Raises ValueError, with the schedule unchanged, when the block is not a float32
+    C[i, j] += A[i, k] * B[k, j] with constant extents and unscheduled loops."""
+    extension["schedule.matmul_microkernel"](sch, block, mr, nr, nc, parallel)
+
+
+def check_matmul(sch, block) -> str:
+    """Why the primitive would refuse ``block``, or "" when it would take it."""
+    return str(extension["schedule.check_matmul"](sch, block))
+
+
+def apply_rules(sch) -> list[str]:
+    """Apply the primitive to every block that passes its check, in every function of the
+    schedule's module; returns "function/block" of each one scheduled."""
+    return [str(s) for s in extension["schedule.apply_rules"](sch)]
+
+
+def AutoSchedule():  # noqa: N802  (TVM's pass naming)
+    """A pass that applies the rule to each CPU (llvm, c) function with blocks."""
+    return extension["transform.AutoSchedule"]()
+
+
+if "project_a" not in pipeline.contributors("default"):
+    pipeline.contribute("project_a", [pipeline.before("s_tir.CanonicalizeLoop", AutoSchedule)])

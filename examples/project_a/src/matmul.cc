@@ -1,0 +1,345 @@
+/*!
+ * \file matmul.cc
+ * \brief A register-blocked matmul for CPUs, as schedule building blocks on top of TVM's
+ *        schedule:
+ *
+ * - `project_a.schedule.matmul_microkernel(sch, block, mr, nr, nc, parallel)`: a composite
+ *   primitive. It pads M and N to the micro-kernel (pad_einsum), packs A into [M/mr, K, mr] and
+ *   B into [N/nr, K, nr] panels (cache_read/transform_layout), tiles the loops so that an
+ *   mr x nr accumulator tile stays in vector registers over the whole K loop (cache_write,
+ *   reverse_compute_at, unroll, vectorize), and runs row panels in parallel.
+ * - `project_a.schedule.check_matmul(sch, block)`: its legality check: "" or why not.
+ * - `project_a.schedule.apply_rules(sch)`: the rule: the primitive on every block that passes
+ *   the check, in every function of the schedule's module.
+ * - `project_a.transform.AutoSchedule`: a pass that applies the rule to CPU functions.
+ *
+ * The primitive checks legality first and applies its steps atomically, so an illegal request
+ * raises a clear error and leaves the schedule and its function unchanged.
+ */
+#include <tvm_extend/extension.h>
+#include <tvm_extend/ir/global_function.h>
+#include <tvm_extend/ir/tir.h>
+#include <tvm_extend/ir/tir_ops.h>
+#include <tvm_extend/schedule/schedule.h>
+#include <tvm_extend/transform/prim_func_pass.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace project_a {
+namespace {
+using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
+using tvm_extend::ir::GlobalFunction;
+using tvm_extend::schedule::LoopRV;
+using tvm_extend::schedule::SBlockRV;
+using tvm_extend::schedule::Schedule;
+
+constexpr int32_t kDataPar = 0;
+constexpr int32_t kCommReduce = 2;
+
+/*! \brief What the check learned about a matmul block C[i, j] += A[i, k] * B[k, j]. */
+struct Matmul {
+  std::string name;
+  Var a, b, c;
+  int64_t m = 0, n = 0, k = 0;
+  int64_t read_a = -1, read_b = -1;  // their indices among the block's reads
+};
+
+bool IsVar(const Expr& e, const Var& v) { return e.as<Var>().defined() && e.same_as(v); }
+
+bool IsLoad(const Expr& e, const Var& buffer, const Var& i0, const Var& i1) {
+  TensorLoad load = e.as<TensorLoad>();
+  if (!load.defined() || !load.source().same_as(buffer) || load.indices().size() != 2) {
+    return false;
+  }
+  return IsVar(load.indices()[0], i0) && IsVar(load.indices()[1], i1);
+}
+
+// The buffer `e` loads from at (i0, i1), if it does.
+Var LoadedAt(const Expr& e, const Var& i0, const Var& i1) {
+  TensorLoad load = e.as<TensorLoad>();
+  if (!load.defined() || load.indices().size() != 2) return Var();
+  if (!IsVar(load.indices()[0], i0) || !IsVar(load.indices()[1], i1)) return Var();
+  return load.source().as<Var>();
+}
+
+bool IsFloat32(const Var& buffer) {
+  BufferType t = buffer.ty().as<BufferType>();
+  if (!t.defined()) return false;
+  DLDataType d = t.dtype().dtype();
+  return d.code == kDLFloat && d.bits == 32 && d.lanes == 1;
+}
+
+std::optional<int64_t> ConstExtent(const IterVar& iv) {
+  IntImm extent = iv.dom().extent().as<IntImm>();
+  if (!extent.defined()) return std::nullopt;
+  return extent.value();
+}
+
+// Why `rv` is not a matmul this primitive can schedule, or "" (and `out` filled) if it is.
+std::string Check(const Schedule& sch, const SBlockRV& rv, Matmul* out) {
+  SBlock block(sch.Get(rv));
+  out->name = block.name_hint();
+  auto iters = block.iter_vars();
+  if (iters.size() != 3) return "it has " + std::to_string(iters.size()) + " iterators, not 3";
+  std::vector<IterVar> spatial, reduce;
+  for (const IterVar& iv : iters) {
+    if (iv.iter_type() == kDataPar) spatial.push_back(iv);
+    if (iv.iter_type() == kCommReduce) reduce.push_back(iv);
+  }
+  if (spatial.size() != 2 || reduce.size() != 1) {
+    return "its iterators are not two spatial ones and one reduction";
+  }
+  Var vi = spatial[0].var(), vj = spatial[1].var(), vk = reduce[0].var();
+  BufferStore store = block.body().as<BufferStore>();
+  if (!store.defined()) return "its body is not a single store";
+  Var c = store.buffer();
+  if (store.indices().size() != 2 || !IsVar(store.indices()[0], vi) ||
+      !IsVar(store.indices()[1], vj)) {
+    return "it does not store to C[i, j]";
+  }
+  Add add = store.value().as<Add>();
+  if (!add.defined()) return "its update is not C[i, j] + A[i, k] * B[k, j]";
+  Expr product = IsLoad(add.a(), c, vi, vj)   ? add.b()
+                 : IsLoad(add.b(), c, vi, vj) ? add.a()
+                                              : Expr();
+  Mul mul = product.defined() ? product.as<Mul>() : Mul();
+  if (!mul.defined()) return "its update is not C[i, j] + A[i, k] * B[k, j]";
+  Var a = LoadedAt(mul.a(), vi, vk), b = LoadedAt(mul.b(), vk, vj);
+  if (!a.defined() || !b.defined()) {
+    a = LoadedAt(mul.b(), vi, vk);
+    b = LoadedAt(mul.a(), vk, vj);
+  }
+  if (!a.defined() || !b.defined()) {
+    return "its operands are not A[i, k] and B[k, j] (a transposed operand is not supported)";
+  }
+  BufferStore init = block.init().defined() ? block.init().as<BufferStore>() : BufferStore();
+  FloatImm zero = init.defined() ? init.value().as<FloatImm>() : FloatImm();
+  if (!zero.defined() || zero.value() != 0.0 || !init.buffer().same_as(c)) {
+    return "it does not start from C[i, j] = 0";
+  }
+  for (const Var& buffer : {a, b, c}) {
+    if (!IsFloat32(buffer)) return "'" + std::string(buffer.name()) + "' is not float32";
+  }
+  auto m = ConstExtent(spatial[0]), n = ConstExtent(spatial[1]), k = ConstExtent(reduce[0]);
+  if (!m || !n || !k) return "its extents are not constants";
+  if (sch.GetLoops(rv).size() != 3) return "its loops are already scheduled";
+  auto reads = block.reads();
+  for (int64_t r = 0; r < reads.size(); ++r) {
+    if (reads[r].source().same_as(a)) out->read_a = r;
+    if (reads[r].source().same_as(b)) out->read_b = r;
+  }
+  if (out->read_a < 0 || out->read_b < 0) return "its read regions do not list A and B";
+  out->a = a;
+  out->b = b;
+  out->c = c;
+  out->m = *m;
+  out->n = *n;
+  out->k = *k;
+  return "";
+}
+
+GlobalFunction<Var(tvm::ffi::String, Type, tvm::ffi::ObjectRef)> make_var{"ir.Var"};
+
+// (r, k) -> (r // tile, k, r % tile), or (k, c) -> (c // tile, k, c % tile) for B.
+tvm::ffi::ObjectRef PanelMap(int64_t tile, bool columns) {
+  Var x = make_var("x", PrimType::Make(DLDataType{kDLInt, 32, 1}), {});
+  Var y = make_var("y", PrimType::Make(DLDataType{kDLInt, 32, 1}), {});
+  Var outer = columns ? y : x;
+  Var inner = columns ? x : y;
+  return tvm_extend::schedule::detail::make_index_map(
+      tvm::ffi::Array<tvm::ffi::ObjectRef>{x, y},
+      tvm::ffi::Array<tvm::ffi::ObjectRef>{floordiv(outer, tile), inner, floormod(outer, tile)},
+      std::nullopt);
+}
+
+SBlockRV Pack(const Schedule& sch, const SBlockRV& block, const Var& buffer, int64_t read_index,
+              int64_t tile, bool columns) {
+  const std::string padded = std::string(buffer.name()) + "_pad";
+  if (sch.HasBlock(padded)) {  // pad_einsum made the copy: give the copy the panel layout
+    SBlockRV copy = sch.GetSBlock(padded);
+    sch.TransformLayout(copy, 0, true, PanelMap(tile, columns));
+    return copy;
+  }
+  SBlockRV copy = sch.CacheRead(block, read_index, "global");
+  sch.TransformLayout(block, read_index, false, PanelMap(tile, columns));
+  return copy;
+}
+
+struct Params {
+  int64_t mr = 6, nr = 16, nc = 512;
+  bool parallel = true;
+};
+
+void Apply(const Schedule& sch, const SBlockRV& block, const Matmul& mm, const Params& p) {
+  if (mm.m % p.mr != 0 || mm.n % p.nr != 0) sch.PadEinsum(block, {p.mr, p.nr, 1});
+  SBlockRV pack_a = Pack(sch, block, mm.a, mm.read_a, p.mr, false);
+  SBlockRV pack_b = Pack(sch, block, mm.b, mm.read_b, p.nr, true);
+  std::vector<LoopRV> loops = sch.GetLoops(block);
+  const int64_t mp = (mm.m + p.mr - 1) / p.mr * p.mr;
+  const int64_t np = (mm.n + p.nr - 1) / p.nr * p.nr;
+  std::vector<LoopRV> is = sch.Split(loops[0], {mp / p.mr, p.mr});
+  const int64_t panels = np / p.nr;
+  int64_t per_block = std::max<int64_t>(1, std::min(p.nc / p.nr, panels));
+  while (panels % per_block != 0) --per_block;  // an exact split: no predicate in the kernel
+  std::vector<LoopRV> js = sch.Split(loops[1], {panels / per_block, per_block, p.nr});
+  sch.Reorder({js[0], is[0], js[1], loops[2], is[1], js[2]});
+  // The mr x nr accumulator tile: a small buffer LLVM keeps in registers over the K loop.
+  SBlockRV acc = sch.CacheWrite(block, 0, "global");
+  sch.ReverseComputeAt(acc, js[1]);
+  const std::string c_padded = std::string(mm.c.name()) + "_pad";
+  if (sch.HasBlock(c_padded)) sch.ReverseComputeInline(sch.GetSBlock(c_padded));
+  sch.Unroll(is[1]);
+  sch.Vectorize(js[2]);
+  if (p.parallel) sch.Parallel(is[0]);
+  sch.DecomposeReduction(block, loops[2]);
+  std::vector<LoopRV> b_loops = sch.GetLoops(pack_b);
+  std::vector<LoopRV> b_inner = sch.Split(b_loops[1], {std::nullopt, p.nr});
+  sch.Vectorize(b_inner[1]);
+  if (p.parallel) {
+    sch.Parallel(b_loops[0]);
+    sch.Parallel(sch.GetLoops(pack_a)[0]);
+  }
+}
+
+SBlockRV BlockOf(const Schedule& sch, const tvm::ffi::Any& block) {
+  if (auto name = block.try_cast<tvm::ffi::String>()) return sch.GetSBlock(*name);
+  return SBlockRV(block.cast<tvm::ffi::ObjectRef>());
+}
+
+[[noreturn]] void Illegal(const std::string& block, const std::string& why) {
+  throw tvm::ffi::Error("ValueError",
+                        "project_a.schedule.matmul_microkernel: block '" + block +
+                            "' is not a float32 matmul C[i, j] += A[i, k] * B[k, j] it can "
+                            "schedule: " +
+                            why + ". The schedule is unchanged.",
+                        "");
+}
+
+void MatmulMicrokernel(tvm::ffi::ObjectRef sch_ref, tvm::ffi::Any block, int64_t mr, int64_t nr,
+                       int64_t nc, bool parallel) {
+  Schedule sch(sch_ref);
+  SBlockRV rv = BlockOf(sch, block);
+  Matmul mm;
+  std::string why = Check(sch, rv, &mm);
+  if (!why.empty()) Illegal(mm.name, why);
+  if (mr < 1 || nr < 1 || nc < nr || nr % 4 != 0) {
+    Illegal(mm.name, "the tile mr=" + std::to_string(mr) + ", nr=" + std::to_string(nr) +
+                         ", nc=" + std::to_string(nc) +
+                         " is not valid (mr >= 1, nr a multiple of 4, nc >= nr)");
+  }
+  Params p{mr, nr, nc, parallel};
+  try {
+    tvm_extend::schedule::Atomically(sch, [&](const Schedule& s) { Apply(s, rv, mm, p); });
+  } catch (const tvm::ffi::Error& err) {
+    Illegal(mm.name, "TVM refused a step: " + err.message());
+  }
+}
+
+tvm::ffi::String CheckMatmul(tvm::ffi::ObjectRef sch_ref, tvm::ffi::Any block) {
+  Schedule sch(sch_ref);
+  Matmul mm;
+  return Check(sch, BlockOf(sch, block), &mm);
+}
+
+GlobalFunction<void(tvm_extend::schedule::ScheduleRef, tvm::ffi::String)> work_on{
+    "s_tir.schedule.ScheduleWorkOn"};
+
+// The rule: the primitive on every matmul block of function `func_name`; returns their names.
+tvm::ffi::Array<tvm::ffi::String> ApplyRule(const Schedule& sch, const Params& p) {
+  tvm::ffi::Array<tvm::ffi::String> done;
+  std::vector<SBlockRV> todo;
+  std::vector<SBlockRV> stack = sch.GetChildBlocks(sch.GetSBlock("root"));
+  while (!stack.empty()) {
+    SBlockRV rv = stack.back();
+    stack.pop_back();
+    Matmul mm;
+    if (Check(sch, rv, &mm).empty()) {
+      todo.push_back(rv);
+    } else {
+      for (const SBlockRV& child : sch.GetChildBlocks(rv)) stack.push_back(child);
+    }
+  }
+  for (const SBlockRV& rv : todo) {
+    Matmul mm;
+    Check(sch, rv, &mm);
+    try {
+      tvm_extend::schedule::Atomically(sch, [&](const Schedule& s) { Apply(s, rv, mm, p); });
+      done.push_back(mm.name);
+    } catch (const tvm::ffi::Error&) {
+      // A block the primitive cannot take after all stays as it was; the rule goes on.
+    }
+  }
+  return done;
+}
+
+tvm::ffi::Array<tvm::ffi::String> ApplyRules(tvm::ffi::ObjectRef sch_ref) {
+  Schedule sch(sch_ref);
+  tvm::ffi::Array<tvm::ffi::String> done;
+  IRModule mod(sch.mod());
+  std::vector<std::string> names;
+  for (const auto& [gv, func] : mod.functions()) {
+    if (PrimFunc::IsInstance(func.cast<tvm::ffi::ObjectRef>())) {
+      names.push_back(GlobalVar(gv.cast<tvm::ffi::ObjectRef>()).name_hint());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    work_on(sch.ref(), name);
+    if (!sch.HasBlock("root")) continue;
+    for (const tvm::ffi::String& block : ApplyRule(sch, Params{})) {
+      done.push_back(name + "/" + std::string(block));
+    }
+  }
+  return done;
+}
+
+GlobalFunction<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef,
+                                   tvm::ffi::Map<tvm::ffi::Any, tvm::ffi::Any>)>
+    module_from_expr{"ir.Module_FromExpr"};
+GlobalFunction<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef, tvm::ffi::String)> module_lookup{
+    "ir.Module_Lookup_str"};
+GlobalFunction<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>(tvm::ffi::ObjectRef)> export_target{
+    "target.TargetExport"};
+
+bool IsCpuFunction(const PrimFunc& func) {
+  DictAttrs attrs = func.attrs();
+  if (!attrs.defined()) return false;
+  auto dict = attrs.__dict__();
+  auto it = dict.find("target");
+  if (it == dict.end()) return false;
+  auto config = export_target((*it).second.cast<tvm::ffi::ObjectRef>());
+  std::string kind = config["kind"].cast<tvm::ffi::String>();
+  return kind == "llvm" || kind == "c";
+}
+
+tvm::ffi::ObjectRef AutoSchedule() {
+  return tvm_extend::transform::MakePrimFuncPass(
+      "project_a.transform.AutoSchedule",
+      [](tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef) {
+        PrimFunc prim(func);
+        if (!IsCpuFunction(prim)) return func;
+        IRModule mod(module_from_expr(func, {}));
+        std::string name;
+        for (const auto& [gv, f] : mod.functions()) {
+          name = GlobalVar(gv.cast<tvm::ffi::ObjectRef>()).name_hint();
+        }
+        Schedule sch = Schedule::Traced(mod);
+        work_on(sch.ref(), name);
+        if (!sch.HasBlock("root")) return func;
+        if (ApplyRule(sch, Params{}).empty()) return func;
+        return module_lookup(sch.mod(), name);
+      },
+      0);
+}
+
+}  // namespace
+}  // namespace project_a
+
+TVM_EXTEND_REGISTER_FUNC("project_a.schedule.matmul_microkernel", project_a::MatmulMicrokernel);
+TVM_EXTEND_REGISTER_FUNC("project_a.schedule.check_matmul", project_a::CheckMatmul);
+TVM_EXTEND_REGISTER_FUNC("project_a.schedule.apply_rules", project_a::ApplyRules);
+TVM_EXTEND_REGISTER_PRIM_FUNC_PASS_FACTORY("project_a.transform.AutoSchedule",
+                                           project_a::AutoSchedule);
