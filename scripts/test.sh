@@ -14,6 +14,6 @@ fi
 PY=$("$ROOT/scripts/setup.sh")
 "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
   -c "$ROOT/constraints.txt" "$ROOT/examples/my_custom_pass" "$ROOT/examples/tir_passes" \
-  "$ROOT/examples/project_b"
+  "$ROOT/examples/project_a" "$ROOT/examples/project_b"
 cd "$ROOT"
 exec "$PY" -m pytest -q tests "$@"

@@ -85,7 +85,6 @@ TVM_EXTEND_SCHEDULE_FN(ScheduleTransformLayout, void(ScheduleRef, SBlockRV, int6
                                                      IndexMapRef, Optional<ObjectRef>, bool));
 TVM_EXTEND_SCHEDULE_FN(SchedulePadEinsum, void(ScheduleRef, SBlockRV, Array<int64_t>));
 TVM_EXTEND_SCHEDULE_FN(ScheduleAnnotate, void(ScheduleRef, ObjectRef, String, tvm::ffi::Any));
-TVM_EXTEND_SCHEDULE_FN(HasBlock, bool(ScheduleRef, String));
 #undef TVM_EXTEND_SCHEDULE_FN
 inline GlobalFunction<IndexMapRef(Array<ObjectRef>, Array<ObjectRef>, Optional<ObjectRef>)>
     make_index_map{"tirx.IndexMap"};
@@ -107,7 +106,18 @@ class Schedule {
   /*! \brief The node a random variable stands for: an s_tir.SBlock or a tirx.For. */
   tvm::ffi::ObjectRef Get(const ir::NodeRef& rv) const { return detail::ScheduleGet(sch_, rv); }
 
-  bool HasBlock(const std::string& name) const { return detail::HasBlock(sch_, name); }
+  /*!
+   * \brief Whether the function worked on has a block `name`. (TVM's own HasBlock looks at the
+   *        whole module and answers false when it has several functions.)
+   */
+  bool HasBlock(const std::string& name) const {
+    try {
+      GetSBlock(name);
+      return true;
+    } catch (const tvm::ffi::Error&) {
+      return false;
+    }
+  }
   SBlockRV GetSBlock(const std::string& name) const {
     return detail::ScheduleGetSBlock(sch_, name, std::nullopt);
   }
