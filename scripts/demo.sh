@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# The main job: set up, build and install the example extension against the pip-installed TVM,
-# then run the demo (the C++ pass inside tvm.compile, IR before and after, the kernel run).
+# The main job: set up, build and install the example extensions against the pip-installed TVM,
+# then run the demos: the C++ pass inside tvm.compile (IR before and after, the kernel run), and
+# two independent projects in one tvm.compile (project_a's matmul schedule, project_b's ext_dev
+# backend with load/store counters).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=$("$ROOT/scripts/setup.sh")
 "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
-  -c "$ROOT/constraints.txt" "$ROOT/examples/my_custom_pass"
+  -c "$ROOT/constraints.txt" "$ROOT/examples/my_custom_pass" \
+  "$ROOT/examples/project_a" "$ROOT/examples/project_b"
 "$PY" "$ROOT/examples/my_custom_pass/demo.py"
+echo
+"$PY" "$ROOT/examples/two_projects.py"

@@ -264,3 +264,14 @@ def test_another_project_claiming_project_bs_name_is_refused_naming_both(test_ex
     assert project_b.make_clamp is not None
     lib = tvm.compile(clamp_axpy, target=project_b.target())  # the real one still works
     assert "clamp_axpy_kernel" in project_b.profile(lib)
+
+
+def test_re_registering_an_op_is_refused_and_the_op_keeps_working():
+    with pytest.raises(Exception, match="project_b.clamp"):
+        tvm.get_global_func("ir.RegisterOp")("project_b.clamp", "again, through TVM's own API")
+    op = tvm.ir.Op.get("project_b.clamp")
+    assert "clamp(x, lo, hi)" in str(op.description)
+    lib = tvm.compile(clamp_axpy, target=project_b.target())
+    A, Bt, C = tensors(*(np.full(64, 3, "float32") for _ in range(3)))
+    lib["clamp_axpy"](A, Bt, C, 2.0)
+    np.testing.assert_allclose(C.numpy(), 2.0)
