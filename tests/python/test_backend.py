@@ -166,7 +166,7 @@ def test_counters_off_generates_no_counting_code(cache):
     A, Bt, C = tensors(*(np.ones(64, "float32") for _ in range(3)))
     lib["clamp_axpy"](A, Bt, C, 9.0)
     np.testing.assert_allclose(C.numpy(), 3.0)
-    assert project_b.profile(lib)["clamp_axpy_kernel"]["A"]["loads"] == 0
+    assert project_b.profile(lib) == {"clamp_axpy_kernel": {}}
     assert "++tvmx_counters" not in project_b.source_of(lib)
 
 

@@ -48,22 +48,23 @@ def _modules(lib):
 def profile(lib) -> dict:
     """Load and store counts per kernel and buffer of a module compiled with project_b's
     backend: {kernel: {buffer: {"loads": n, "stores": n}}}."""
-    out = {}
-    for m in _modules(lib):
-        counters = m.get_function("project_b.counters")()
-        for kernel, buffers in counters.items():
-            out[str(kernel)] = {
-                str(b): {k: int(v) for k, v in c.items()} for b, c in buffers.items()
-            }
-    if not any(True for _ in _modules(lib)):
+    modules = list(_modules(lib))
+    if not modules:
         raise ValueError("this module has no kernel compiled by project_b's backend")
+    out = {}
+    for m in modules:
+        for kernel, counters in m.get_function("tvm_extend.counters")().items():
+            per_buffer = out.setdefault(str(kernel), {})
+            for name, value in counters.items():  # "<buffer>.loads" / "<buffer>.stores"
+                buffer, what = str(name).rsplit(".", 1)
+                per_buffer.setdefault(buffer, {"loads": 0, "stores": 0})[what] = int(value)
     return out
 
 
 def reset_profile(lib) -> None:
     """Set every counter of the module back to zero."""
     for m in _modules(lib):
-        m.get_function("project_b.reset_counters")()
+        m.get_function("tvm_extend.reset_counters")()
 
 
 def source_of(lib) -> str:

@@ -1,36 +1,68 @@
 /*!
- * \file emit_c.cc
- * \brief TIR kernels to C with a load and a store counter per buffer.
+ * \file tvm_extend/backend/c_emitter.h
+ * \brief Scalar TIR kernels to C, for backends that generate C (see c_module.h to compile and
+ *        run it): subclass CEmitter to add code around loads and stores, or counters.
  *
- * Written with tvm-extend's typed IR views, so the emitter binds to the running TVM's node
- * layout at load time. The emitter covers scalar TIR after TVM's lowering: loops, conditions,
- * bindings, buffer declarations and allocations, assertions, arithmetic, casts, selects, math
- * intrinsics and extern calls. Anything else (vector expressions, for one) is refused with the
- * node's type and the kernel's name.
+ * \code
+ * class Counting : public tvm_extend::backend::CEmitter {
+ *   using CEmitter::CEmitter;
+ *   std::string Load(const Var& buffer, const std::string& element) override {
+ *     return "(++tvmx_counters[" + std::to_string(Counter(buffer.name() + ".loads")) + "], " +
+ *            element + ")";
+ *   }
+ * };
+ * std::string source = EmitC<Counting>(mod, &kernels);
+ * \endcode
+ *
+ * Each kernel becomes `int32_t name(const tvmx_arg_t* args, uint64_t* counters)`: its
+ * parameters in `args` (pointers in .p, integers in .i, floating point in .f), 0 on success, k
+ * when its k-th assertion fails. Covered: loops, conditions, bindings, buffer declarations and
+ * allocations (freed on every return), assertions, arithmetic with TIR's floor division,
+ * casts, selects, math intrinsics and extern calls. Anything else (vector expressions, for one)
+ * is refused with the node's type and the kernel's name. Written with the typed IR views, so it
+ * binds to the running TVM's node layout when the extension loads.
  */
+#ifndef TVM_EXTEND_BACKEND_C_EMITTER_H_
+#define TVM_EXTEND_BACKEND_C_EMITTER_H_
+
 #include <tvm_extend/ir/tir.h>
 
+#include <cctype>
 #include <cstdio>
 #include <map>
+#include <ostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "project_b.h"
+namespace tvm_extend {
+namespace backend {
 
-namespace project_b {
-namespace {
-using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
+/*! \brief What a module needs to call one generated kernel. */
+struct CKernel {
+  std::string name;
+  /*! \brief Per parameter: 'p' pointer, 'i' integer, 'f' floating point. */
+  std::vector<char> params;
+  /*! \brief The names of the kernel's counters, by slot. */
+  std::vector<std::string> counters;
+  /*! \brief "Kind: message" of assertion k + 1 (the kernel returns k + 1 when it fails). */
+  std::vector<std::string> asserts;
+};
 
-[[noreturn]] void Unsupported(const std::string& kernel, const std::string& what) {
+namespace c_detail {
+using tir::Expr;
+using tir::PrimType;
+
+[[noreturn]] inline void Unsupported(const std::string& kernel, const std::string& what) {
   throw tvm::ffi::Error("ValueError",
-                        "the counting C backend cannot generate " + what + " (in kernel '" +
-                            kernel + "'). It emits scalar C: schedule ext_dev functions " +
+                        "the C emitter cannot generate " + what + " (in kernel '" + kernel +
+                            "'). It emits scalar C: schedule ext_dev functions " +
                             "without vectorize or tensorize.",
                         "");
 }
 
-std::string CType(DLDataType t, const std::string& kernel) {
+inline std::string CType(DLDataType t, const std::string& kernel) {
   if (t.lanes != 1) {
     Unsupported(kernel, "a vector type with " + std::to_string(t.lanes) + " lanes");
   }
@@ -61,52 +93,109 @@ std::string CType(DLDataType t, const std::string& kernel) {
                           std::to_string(t.bits) + " bits");
 }
 
-DLDataType DTypeOf(const Expr& e) {
+inline DLDataType DTypeOf(const Expr& e) {
   PrimType t = e.ty().as<PrimType>();
   if (t.defined()) return t.dtype();
   return DLDataType{kDLOpaqueHandle, 64, 1};  // pointers
 }
 
-bool IsFloat(DLDataType t) { return t.code == kDLFloat; }
+inline bool IsFloat(DLDataType t) { return t.code == kDLFloat; }
 
-std::string Sanitize(const std::string& name) {
+inline std::string Sanitize(const std::string& name) {
   std::string out;
   for (char c : name) out += (isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
   if (out.empty() || isdigit(static_cast<unsigned char>(out[0]))) out = "v_" + out;
   return out;
 }
 
-// One kernel: a C function `int32_t name(const tvmx_arg_t* args)`.
-class KernelEmitter {
- public:
-  KernelEmitter(std::string name, bool counters) : name_(std::move(name)), counters_(counters) {}
+}  // namespace c_detail
 
-  KernelInfo Emit(const PrimFunc& func, std::ostringstream& os) {
-    KernelInfo info;
+/*!
+ * \brief Emits one kernel as C: `int32_t name(const tvmx_arg_t* args, uint64_t* counters)`.
+ *        Subclasses add to the code through the hooks (Load, BeforeStore) and may keep named
+ *        uint64 counters per kernel (Counter), which the module reads back.
+ */
+class CEmitter {
+ public:
+  using Add = tir::Add;
+  using AllocBuffer = tir::AllocBuffer;
+  using And = tir::And;
+  using AssertStmt = tir::AssertStmt;
+  using AttrStmt = tir::AttrStmt;
+  using Bind = tir::Bind;
+  using BitwiseAnd = tir::BitwiseAnd;
+  using BitwiseNot = tir::BitwiseNot;
+  using BitwiseOr = tir::BitwiseOr;
+  using BitwiseXor = tir::BitwiseXor;
+  using Broadcast = tir::Broadcast;
+  using BufferStore = tir::BufferStore;
+  using BufferType = tir::BufferType;
+  using Call = tir::Call;
+  using Cast = tir::Cast;
+  using DeclBuffer = tir::DeclBuffer;
+  using Div = tir::Div;
+  using EQ = tir::EQ;
+  using Evaluate = tir::Evaluate;
+  using Expr = tir::Expr;
+  using FloatImm = tir::FloatImm;
+  using FloorDiv = tir::FloorDiv;
+  using FloorMod = tir::FloorMod;
+  using For = tir::For;
+  using GE = tir::GE;
+  using GT = tir::GT;
+  using IfThenElse = tir::IfThenElse;
+  using IntImm = tir::IntImm;
+  using LE = tir::LE;
+  using LShift = tir::LShift;
+  using LT = tir::LT;
+  using Max = tir::Max;
+  using Min = tir::Min;
+  using Mod = tir::Mod;
+  using Mul = tir::Mul;
+  using NE = tir::NE;
+  using Not = tir::Not;
+  using Op = tir::Op;
+  using Or = tir::Or;
+  using PrimFunc = tir::PrimFunc;
+  using RShift = tir::RShift;
+  using Ramp = tir::Ramp;
+  using Select = tir::Select;
+  using SeqStmt = tir::SeqStmt;
+  using Shuffle = tir::Shuffle;
+  using StringImm = tir::StringImm;
+  using Sub = tir::Sub;
+  using TensorLoad = tir::TensorLoad;
+  using Var = tir::Var;
+  using While = tir::While;
+
+  explicit CEmitter(std::string name) : name_(std::move(name)) {}
+  virtual ~CEmitter() = default;
+
+  CKernel Emit(const PrimFunc& func, std::ostream& os) {
+    CKernel info;
     info.name = name_;
     std::ostringstream body;
     out_ = &body;
     indent_ = 1;
     int index = 0;
     for (const Var& param : func.params()) {
-      DLDataType t = DTypeOf(param);
-      char kind = t.code == kDLOpaqueHandle ? 'p' : IsFloat(t) ? 'f' : 'i';
+      DLDataType t = c_detail::DTypeOf(param);
+      char kind = t.code == kDLOpaqueHandle ? 'p' : c_detail::IsFloat(t) ? 'f' : 'i';
       info.params.push_back(kind);
       std::string field = kind == 'p' ? "p" : kind == 'f' ? "f" : "i";
-      Line(CType(t, name_) + " " + Name(param) + " = (" + CType(t, name_) + ")args[" +
-           std::to_string(index++) + "]." + field + ";");
+      Line(c_detail::CType(t, name_) + " " + Name(param) + " = (" + c_detail::CType(t, name_) +
+           ")args[" + std::to_string(index++) + "]." + field + ";");
     }
     Stmt(func.body());
     Line("return 0;");
-    info.buffers = buffers_;
+    info.counters = counters_;
     info.asserts = asserts_;
     // The counters belong to the caller (one array per module), not to the library: two modules
     // with the same source share one mapped library.
-    os << "#define TVMX_COUNT(slot) " << (counters_ ? "(++tvmx_counters[slot])" : "((void)0)")
-       << "\n";
     os << "static int32_t " << name_
        << "_body(const tvmx_arg_t* args, uint64_t* tvmx_counters, tvmx_pool_t* tvmx_pool) {\n"
-       << body.str() << "}\n#undef TVMX_COUNT\n";
+       << "  (void)tvmx_counters;\n"
+       << body.str() << "}\n";
     // Allocations are freed on every return, assertion failures included.
     os << "int32_t " << name_ << "(const tvmx_arg_t* args, uint64_t* counters) {\n"
        << "  tvmx_pool_t pool = {{0}, 0};\n"
@@ -116,13 +205,32 @@ class KernelEmitter {
     return info;
   }
 
- private:
+ protected:
+  /*! \brief The C expression that reads `element` (e.g. `A[i]`) of `buffer`. */
+  virtual std::string Load(const Var& buffer, const std::string& element) {
+    (void)buffer;
+    return element;
+  }
+  /*! \brief Called before the C statement that stores to `buffer`; may emit Line()s. */
+  virtual void BeforeStore(const Var& buffer) { (void)buffer; }
+  /*! \brief The slot of the kernel's counter `name` (made on first use); in C it is
+   *         `tvmx_counters[slot]`. */
+  int Counter(const std::string& name) {
+    for (size_t i = 0; i < counters_.size(); ++i) {
+      if (counters_[i] == name) return static_cast<int>(i);
+    }
+    counters_.push_back(name);
+    return static_cast<int>(counters_.size() - 1);
+  }
+  /*! \brief One line of C at the current indentation. */
   void Line(const std::string& text) { *out_ << std::string(2 * indent_, ' ') << text << "\n"; }
+  const std::string& kernel_name() const { return name_; }
 
+ private:
   std::string Name(const Var& v) {
     auto it = names_.find(v.get());
     if (it != names_.end()) return it->second;
-    std::string base = Sanitize(v.name());
+    std::string base = c_detail::Sanitize(v.name());
     std::string name = base;
     for (int i = 1; used_.count(name); ++i) name = base + "_" + std::to_string(i);
     used_.insert({name, true});
@@ -130,19 +238,10 @@ class KernelEmitter {
     return name;
   }
 
-  // The counter slot of a buffer: its loads at 2k, its stores at 2k + 1.
-  int Slot(const Var& buffer) {
-    std::string name = buffer.name();
-    for (size_t i = 0; i < buffers_.size(); ++i) {
-      if (buffers_[i] == name) return static_cast<int>(i);
-    }
-    buffers_.push_back(name);
-    return static_cast<int>(buffers_.size() - 1);
-  }
-
   BufferType BufferTypeOf(const Var& buffer) {
     BufferType t = buffer.ty().as<BufferType>();
-    if (!t.defined()) Unsupported(name_, "an access to '" + buffer.name() + "', not a buffer");
+    if (!t.defined())
+      c_detail::Unsupported(name_, "an access to '" + buffer.name() + "', not a buffer");
     return t;
   }
 
@@ -155,9 +254,9 @@ class KernelEmitter {
     } else {
       auto shape = t.shape();
       if (shape.size() != indices.size()) {
-        Unsupported(name_, "an access to '" + buffer.name() +
-                               "' whose indices do not match "
-                               "its shape");
+        c_detail::Unsupported(name_, "an access to '" + buffer.name() +
+                                         "' whose indices do not match "
+                                         "its shape");
       }
       index = "0";
       for (int64_t i = 0; i < indices.size(); ++i) {
@@ -180,12 +279,12 @@ class KernelEmitter {
     } else if (auto decl = s.as<DeclBuffer>(); decl.defined()) {
       Var buffer = decl.buffer();
       BufferType t = BufferTypeOf(buffer);
-      std::string ctype = CType(t.dtype().dtype(), name_);
+      std::string ctype = c_detail::CType(t.dtype().dtype(), name_);
       Line(ctype + "* " + Name(buffer) + " = (" + ctype + "*)(" + E(decl.data()) + ");");
     } else if (auto alloc = s.as<AllocBuffer>(); alloc.defined()) {
       Var buffer = alloc.buffer();
       BufferType t = BufferTypeOf(buffer);
-      std::string ctype = CType(t.dtype().dtype(), name_);
+      std::string ctype = c_detail::CType(t.dtype().dtype(), name_);
       std::string count = "1";
       for (const Expr& extent : t.shape()) count += " * (int64_t)(" + E(extent) + ")";
       Line(ctype + "* " + Name(buffer) + " = (" + ctype + "*)tvmx_alloc(tvmx_pool, (" + count +
@@ -194,10 +293,10 @@ class KernelEmitter {
     } else if (auto bind = s.as<Bind>(); bind.defined()) {
       Var v = bind.var();
       std::string value = E(bind.value());
-      Line(CType(DTypeOf(v), name_) + " " + Name(v) + " = " + value + ";");
+      Line(c_detail::CType(c_detail::DTypeOf(v), name_) + " " + Name(v) + " = " + value + ";");
     } else if (auto loop = s.as<For>(); loop.defined()) {
       Var v = loop.loop_var();
-      std::string ctype = CType(DTypeOf(v), name_);
+      std::string ctype = c_detail::CType(c_detail::DTypeOf(v), name_);
       std::string var = Name(v);
       std::string step = loop.step().defined() ? E(loop.step()) : "1";
       Line("{");
@@ -233,7 +332,7 @@ class KernelEmitter {
       Var buffer = store.buffer();
       std::string value = E(store.value());
       std::string index = Index(buffer, store.indices());
-      Line("TVMX_COUNT(" + std::to_string(2 * Slot(buffer) + 1) + ");");
+      BeforeStore(buffer);
       Line(Name(buffer) + "[" + index + "] = " + value + ";");
     } else if (auto eval = s.as<Evaluate>(); eval.defined()) {
       if (eval.value().as<IntImm>().defined()) return;
@@ -246,7 +345,7 @@ class KernelEmitter {
     } else if (auto attr = s.as<AttrStmt>(); attr.defined()) {
       Stmt(attr.body());  // device_scope, pragmas: nothing to emit
     } else {
-      Unsupported(name_, "the statement " + s.type_key());
+      c_detail::Unsupported(name_, "the statement " + s.type_key());
     }
   }
 
@@ -257,7 +356,7 @@ class KernelEmitter {
   }
   template <typename T>
   std::string MinMax(const T& op, const char* cmp) {
-    std::string t = CType(DTypeOf(op), name_);
+    std::string t = c_detail::CType(c_detail::DTypeOf(op), name_);
     return "({ " + t + " tvmx_a = " + E(op.a()) + "; " + t + " tvmx_b = " + E(op.b()) +
            "; tvmx_a " + cmp + " tvmx_b ? tvmx_a : tvmx_b; })";
   }
@@ -265,36 +364,38 @@ class KernelEmitter {
   std::string E(const Expr& e) {
     if (auto v = e.as<Var>(); v.defined()) return Name(v);
     if (auto i = e.as<IntImm>(); i.defined()) {
-      DLDataType t = DTypeOf(e);
-      return "((" + CType(t, name_) + ")" + std::to_string(i.value()) + "LL)";
+      DLDataType t = c_detail::DTypeOf(e);
+      return "((" + c_detail::CType(t, name_) + ")" + std::to_string(i.value()) + "LL)";
     }
     if (auto f = e.as<FloatImm>(); f.defined()) {
       char buf[64];
       std::snprintf(buf, sizeof(buf), "%a", f.value());
-      return "((" + CType(DTypeOf(e), name_) + ")" + buf + ")";
+      return "((" + c_detail::CType(c_detail::DTypeOf(e), name_) + ")" + buf + ")";
     }
     if (auto load = e.as<TensorLoad>(); load.defined()) {
       Var buffer = load.source().as<Var>();
-      if (!buffer.defined()) Unsupported(name_, "a load from " + load.source().type_key());
-      return "(TVMX_COUNT(" + std::to_string(2 * Slot(buffer)) + "), " + Name(buffer) + "[" +
-             Index(buffer, load.indices()) + "])";
+      if (!buffer.defined())
+        c_detail::Unsupported(name_, "a load from " + load.source().type_key());
+      return Load(buffer, Name(buffer) + "[" + Index(buffer, load.indices()) + "]");
     }
     if (auto n = e.as<Add>(); n.defined()) return Bin(n, "+");
     if (auto n = e.as<Sub>(); n.defined()) return Bin(n, "-");
     if (auto n = e.as<Mul>(); n.defined()) return Bin(n, "*");
     if (auto n = e.as<Div>(); n.defined()) return Bin(n, "/");
     if (auto n = e.as<Mod>(); n.defined()) {
-      if (IsFloat(DTypeOf(e))) return "fmod(" + E(n.a()) + ", " + E(n.b()) + ")";
+      if (c_detail::IsFloat(c_detail::DTypeOf(e)))
+        return "fmod(" + E(n.a()) + ", " + E(n.b()) + ")";
       return Bin(n, "%");
     }
     if (auto n = e.as<FloorDiv>(); n.defined()) {
-      std::string t = CType(DTypeOf(e), name_);
-      if (IsFloat(DTypeOf(e))) return "((" + t + ")floor(" + E(n.a()) + " / " + E(n.b()) + "))";
+      std::string t = c_detail::CType(c_detail::DTypeOf(e), name_);
+      if (c_detail::IsFloat(c_detail::DTypeOf(e)))
+        return "((" + t + ")floor(" + E(n.a()) + " / " + E(n.b()) + "))";
       return "((" + t + ")tvmx_floordiv(" + E(n.a()) + ", " + E(n.b()) + "))";
     }
     if (auto n = e.as<FloorMod>(); n.defined()) {
-      std::string t = CType(DTypeOf(e), name_);
-      if (IsFloat(DTypeOf(e))) {
+      std::string t = c_detail::CType(c_detail::DTypeOf(e), name_);
+      if (c_detail::IsFloat(c_detail::DTypeOf(e))) {
         return "({ " + t + " tvmx_a = " + E(n.a()) + "; " + t + " tvmx_b = " + E(n.b()) +
                "; tvmx_a - floor(tvmx_a / tvmx_b) * tvmx_b; })";
       }
@@ -318,16 +419,16 @@ class KernelEmitter {
     if (auto n = e.as<LShift>(); n.defined()) return Bin(n, "<<");
     if (auto n = e.as<RShift>(); n.defined()) return Bin(n, ">>");
     if (auto n = e.as<Cast>(); n.defined()) {
-      return "((" + CType(DTypeOf(e), name_) + ")" + E(n.value()) + ")";
+      return "((" + c_detail::CType(c_detail::DTypeOf(e), name_) + ")" + E(n.value()) + ")";
     }
     if (auto n = e.as<Select>(); n.defined()) {
       return "(" + E(n.condition()) + " ? " + E(n.true_value()) + " : " + E(n.false_value()) + ")";
     }
     if (auto n = e.as<Call>(); n.defined()) return CallExpr(n);
     if (e.as<Ramp>().defined() || e.as<Broadcast>().defined() || e.as<Shuffle>().defined()) {
-      Unsupported(name_, "the vector expression " + e.type_key());
+      c_detail::Unsupported(name_, "the vector expression " + e.type_key());
     }
-    Unsupported(name_, "the expression " + e.type_key());
+    c_detail::Unsupported(name_, "the expression " + e.type_key());
   }
 
   std::string Args(const Call& call, int64_t first) {
@@ -339,12 +440,12 @@ class KernelEmitter {
 
   std::string CallExpr(const Call& call) {
     Op op = call.op().as<Op>();
-    if (!op.defined()) Unsupported(name_, "a call to " + call.op().type_key());
+    if (!op.defined()) c_detail::Unsupported(name_, "a call to " + call.op().type_key());
     std::string name = op.name();
     auto args = call.args();
     if (name == "tirx.call_extern" || name == "tirx.call_pure_extern") {
       StringImm callee = args[0].as<StringImm>();
-      if (!callee.defined()) Unsupported(name_, "an extern call without a function name");
+      if (!callee.defined()) c_detail::Unsupported(name_, "an extern call without a function name");
       return std::string(callee.value()) + "(" + Args(call, 1) + ")";
     }
     if (name == "prim.if_then_else") {
@@ -353,13 +454,13 @@ class KernelEmitter {
     if (name == "prim.likely") return E(args[0]);
     if (name == "tirx.buffer_data") {
       Var buffer = args[0].as<Var>();
-      if (!buffer.defined()) Unsupported(name_, "the data of " + args[0].type_key());
+      if (!buffer.defined()) c_detail::Unsupported(name_, "the data of " + args[0].type_key());
       return "((void*)" + Name(buffer) + ")";
     }
     if (name == "tirx.address_of") {
       TensorLoad load = args[0].as<TensorLoad>();
       Var buffer = load.defined() ? load.source().as<Var>() : Var();
-      if (!buffer.defined()) Unsupported(name_, "the address of " + args[0].type_key());
+      if (!buffer.defined()) c_detail::Unsupported(name_, "the address of " + args[0].type_key());
       return "((void*)&" + Name(buffer) + "[" + Index(buffer, load.indices()) + "])";
     }
     if (name == "tirx.isnan") return "isnan(" + E(args[0]) + ")";
@@ -369,26 +470,26 @@ class KernelEmitter {
     std::string base = name.substr(name.find_last_of('.') + 1);
     for (const char* m : kMath) {
       if (base == m && (name == std::string("tirx.") + m || name == std::string("prim.") + m)) {
-        bool single = DTypeOf(call).bits == 32 && IsFloat(DTypeOf(call));
+        bool single =
+            c_detail::DTypeOf(call).bits == 32 && c_detail::IsFloat(c_detail::DTypeOf(call));
         return base + (single ? "f" : "") + "(" + Args(call, 0) + ")";
       }
     }
     if (name == "tirx.rsqrt") return "(1 / sqrt(" + E(args[0]) + "))";
     if (name == "tirx.sigmoid") return "(1 / (1 + exp(-(" + E(args[0]) + "))))";
-    Unsupported(name_, "a call to the op '" + name + "'");
+    c_detail::Unsupported(name_, "a call to the op '" + name + "'");
   }
 
   std::string name_;
-  bool counters_;
   std::ostringstream* out_ = nullptr;
   int indent_ = 0;
   std::map<const tvm::ffi::Object*, std::string> names_;
   std::map<std::string, bool> used_;
-  std::vector<std::string> buffers_;
+  std::vector<std::string> counters_;
   std::vector<std::string> asserts_;
 };
 
-const char* kPrelude = R"(/* Generated by project_b's counting C backend (tvm-extend example). */
+inline const char* kCPrelude = R"(/* Generated by a tvm-extend C backend. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -410,16 +511,19 @@ static void* tvmx_alloc(tvmx_pool_t* pool, int64_t bytes) {
 }
 )";
 
-}  // namespace
-
-std::string EmitC(const std::vector<std::pair<std::string, tvm::ffi::ObjectRef>>& kernels,
-                  bool counters, std::vector<KernelInfo>* infos) {
+/*! \brief C source for every PrimFunc of `mod` (an IRModule of kernels), one `Emitter` each. */
+template <typename Emitter = CEmitter>
+std::string EmitC(const tvm::ffi::ObjectRef& mod, std::vector<CKernel>* kernels) {
   std::ostringstream os;
-  os << kPrelude << "\n";
-  for (const auto& [name, func] : kernels) {
-    infos->push_back(KernelEmitter(name, counters).Emit(PrimFunc(func), os));
+  os << kCPrelude << "\n";
+  for (const auto& [gv, func] : tir::IRModule(mod).functions()) {
+    std::string name = tir::GlobalVar(gv.template cast<tvm::ffi::ObjectRef>()).name_hint();
+    kernels->push_back(
+        Emitter(name).Emit(tir::PrimFunc(func.template cast<tvm::ffi::ObjectRef>()), os));
   }
   return os.str();
 }
 
-}  // namespace project_b
+}  // namespace backend
+}  // namespace tvm_extend
+#endif  // TVM_EXTEND_BACKEND_C_EMITTER_H_

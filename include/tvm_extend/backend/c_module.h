@@ -1,0 +1,337 @@
+/*!
+ * \file tvm_extend/backend/c_module.h
+ * \brief Compile generated C (see c_emitter.h) and run it as a TVM runtime module.
+ *
+ * BuildCModule writes the source into a cache folder keyed by the source and the compiler
+ * command, compiles it unless the library is there, and loads it. The module it returns:
+ * - calls each kernel with TVM's arguments (the host code TVM generates passes data pointers
+ *   and scalars), and turns a failed assertion into the assertion's error;
+ * - keeps each kernel's counters per module, read with its function "tvm_extend.counters"
+ *   ({kernel: {counter: value}}) and zeroed with "tvm_extend.reset_counters";
+ * - gives the generated source (InspectSource) and its path ("tvm_extend.source_path");
+ * - is binary serializable, so tvm.compile links it and export_library saves it.
+ */
+#ifndef TVM_EXTEND_BACKEND_C_MODULE_H_
+#define TVM_EXTEND_BACKEND_C_MODULE_H_
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <tvm/ffi/container/array.h>
+#include <tvm/ffi/container/map.h>
+#include <tvm/ffi/extra/module.h>
+#include <tvm/ffi/function.h>
+#include <tvm_extend/backend/c_emitter.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tvm_extend {
+namespace backend {
+namespace c_detail {
+using tvm::ffi::Any;
+using tvm::ffi::Function;
+using tvm::ffi::Map;
+using tvm::ffi::String;
+
+union Arg {
+  void* p;
+  int64_t i;
+  double f;
+};
+using KernelFn = int32_t (*)(const Arg*, uint64_t*);
+
+/*! \brief A loaded library of generated kernels; unmapped when the last user is gone. */
+struct Library {
+  void* handle = nullptr;
+  ~Library() {
+    if (handle != nullptr) dlclose(handle);
+  }
+};
+
+/*! \brief Generated source, compiled and loaded. */
+struct Compiled {
+  std::string source;
+  std::string source_path;
+  /*! \brief The compiler and its flags. */
+  std::string command;
+  std::shared_ptr<Library> lib;
+};
+
+class CModuleObj : public tvm::ffi::ModuleObj {
+ public:
+  CModuleObj(std::string kind, Compiled compiled, std::vector<CKernel> kernels)
+      : kind_(std::move(kind)),
+        source_(std::move(compiled.source)),
+        source_path_(std::move(compiled.source_path)),
+        command_(std::move(compiled.command)),
+        lib_(std::move(compiled.lib)),
+        kernels_(std::move(kernels)) {
+    for (const CKernel& k : kernels_) {
+      counters_.push_back(std::make_shared<std::vector<uint64_t>>(k.counters.size() + 1, 0));
+    }
+  }
+
+  const char* kind() const final { return kind_.c_str(); }
+  int GetPropertyMask() const final {
+    return tvm::ffi::Module::kRunnable | tvm::ffi::Module::kBinarySerializable;
+  }
+  // The source, the compiler command and the kernels' calling information: loading compiles
+  // the source again (or finds it in the cache).
+  tvm::ffi::Bytes SaveToBytes() const final {
+    std::string out;
+    Put(&out, source_);
+    Put(&out, command_);
+    Put(&out, std::to_string(kernels_.size()));
+    for (const CKernel& k : kernels_) {
+      Put(&out, k.name);
+      Put(&out, std::string(k.params.begin(), k.params.end()));
+      Put(&out, std::to_string(k.counters.size()));
+      for (const std::string& c : k.counters) Put(&out, c);
+      Put(&out, std::to_string(k.asserts.size()));
+      for (const std::string& a : k.asserts) Put(&out, a);
+    }
+    return tvm::ffi::Bytes(out);
+  }
+  String InspectSource(const String&) const final { return source_; }
+
+  tvm::ffi::Optional<Function> GetFunction(const String& name) final {
+    std::string n = name;
+    if (n == "tvm_extend.counters") return Function::FromTyped([this]() { return Counters(); });
+    if (n == "tvm_extend.reset_counters") {
+      return Function::FromTyped([this]() { ResetCounters(); });
+    }
+    if (n == "tvm_extend.source_path") {
+      return Function::FromTyped([this]() { return String(source_path_); });
+    }
+    for (size_t i = 0; i < kernels_.size(); ++i) {
+      if (kernels_[i].name == n) return MakeKernel(kernels_[i], counters_[i]);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  void* Symbol(const std::string& name) const {
+    void* sym = dlsym(lib_->handle, name.c_str());
+    if (sym == nullptr) {
+      throw tvm::ffi::Error(
+          "RuntimeError",
+          "tvm-extend: the generated library " + source_path_ + " has no symbol '" + name + "'",
+          "");
+    }
+    return sym;
+  }
+
+  Function MakeKernel(const CKernel& k, std::shared_ptr<std::vector<uint64_t>> counters) const {
+    auto fn = reinterpret_cast<KernelFn>(Symbol(k.name));
+    std::shared_ptr<Library> keep = lib_;
+    CKernel info = k;
+    return Function::FromPacked([fn, keep, info, counters](tvm::ffi::PackedArgs args, Any*) {
+      if (args.size() != static_cast<int>(info.params.size())) {
+        throw tvm::ffi::Error("TypeError",
+                              "kernel '" + info.name + "' takes " +
+                                  std::to_string(info.params.size()) + " arguments, got " +
+                                  std::to_string(args.size()),
+                              "");
+      }
+      std::vector<Arg> values(info.params.size());
+      for (size_t i = 0; i < info.params.size(); ++i) {
+        if (info.params[i] == 'p') {
+          values[i].p = args[i].cast<void*>();
+        } else if (info.params[i] == 'f') {
+          values[i].f = args[i].cast<double>();
+        } else {
+          values[i].i = args[i].cast<int64_t>();
+        }
+      }
+      int32_t rc = fn(values.data(), counters->data());
+      if (rc > 0 && static_cast<size_t>(rc) <= info.asserts.size()) {
+        const std::string& m = info.asserts[rc - 1];
+        size_t colon = m.find(": ");
+        throw tvm::ffi::Error(m.substr(0, colon), m.substr(colon + 2), "");
+      }
+      if (rc != 0) {
+        throw tvm::ffi::Error("RuntimeError",
+                              "kernel '" + info.name +
+                                  "' failed (out of memory or too many "
+                                  "allocations)",
+                              "");
+      }
+    });
+  }
+
+  Map<String, Any> Counters() const {
+    Map<String, Any> out;
+    for (size_t i = 0; i < kernels_.size(); ++i) {
+      const CKernel& k = kernels_[i];
+      const std::vector<uint64_t>& c = *counters_[i];
+      Map<String, Any> values;
+      for (size_t slot = 0; slot < k.counters.size(); ++slot) {
+        values.Set(k.counters[slot], static_cast<int64_t>(c[slot]));
+      }
+      out.Set(k.name, values);
+    }
+    return out;
+  }
+
+  void ResetCounters() const {
+    for (const auto& c : counters_) std::fill(c->begin(), c->end(), 0);
+  }
+
+  static void Put(std::string* out, const std::string& item) {
+    *out += std::to_string(item.size()) + ":" + item;
+  }
+
+  std::string kind_;
+  std::string source_;
+  std::string source_path_;
+  std::string command_;
+  std::shared_ptr<Library> lib_;
+  std::vector<CKernel> kernels_;
+  /*! \brief Per kernel: loads of buffer k at 2k, stores at 2k + 1. */
+  std::vector<std::shared_ptr<std::vector<uint64_t>>> counters_;
+};
+
+inline std::string CacheRoot(const std::string& option) {
+  if (!option.empty()) return option;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? xdg : std::string(home && *home ? home : "/tmp") + "/.cache";
+  return base + "/tvm_extend/c_backends";
+}
+
+inline void MakeDirs(const std::string& path) {
+  for (size_t pos = 1; pos != std::string::npos;) {
+    pos = path.find('/', pos + 1);
+    mkdir(path.substr(0, pos).c_str(), 0755);
+  }
+}
+
+// Runs `command`, returning its exit status and output.
+inline int Run(const std::string& command, std::string* output) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+[[noreturn]] inline void BuildFailure(const std::string& message) {
+  throw tvm::ffi::Error("RuntimeError", message, "");
+}
+
+// Writes the source into the cache (keyed by source and command), compiles it unless the library
+// is there already, and loads the library.
+inline Compiled Compile(const std::string& source, const std::string& command,
+                        const std::string& cache) {
+  char hash[32];
+  std::snprintf(hash, sizeof(hash), "%016zx", std::hash<std::string>()(source + command));
+  const std::string dir = CacheRoot(cache) + "/" + hash;
+  MakeDirs(dir);
+  const std::string c_path = dir + "/kernels.c";
+  const std::string so_path = dir + "/kernels.so";
+  struct stat st;
+  if (stat(so_path.c_str(), &st) != 0) {
+    const std::string tmp = c_path + "." + std::to_string(getpid());
+    {
+      std::ofstream out(tmp);
+      out << source;
+      if (!out) BuildFailure("cannot write the generated source to " + c_path);
+    }
+    std::rename(tmp.c_str(), c_path.c_str());
+    const std::string tmp_so = so_path + "." + std::to_string(getpid());
+    std::string output;
+    int rc = Run(command + " -shared -fPIC -o '" + tmp_so + "' '" + c_path + "' -lm", &output);
+    if (rc != 0) {
+      std::remove(tmp_so.c_str());
+      BuildFailure("the C compiler (" + command + ") failed with exit status " +
+                   std::to_string(rc) + " on the generated source " + c_path + ":\n" +
+                   output.substr(0, 4000));
+    }
+    std::rename(tmp_so.c_str(), so_path.c_str());
+  }
+  auto lib = std::make_shared<Library>();
+  lib->handle = dlopen(so_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (lib->handle == nullptr) {
+    const char* why = dlerror();
+    BuildFailure("cannot load " + so_path + " built from " + c_path + ": " +
+                 (why ? why : "unknown error"));
+  }
+  return Compiled{source, c_path, command, std::move(lib)};
+}
+
+// Reads what SaveToBytes wrote.
+class Reader {
+ public:
+  explicit Reader(std::string data) : data_(std::move(data)) {}
+  std::string Next() {
+    size_t colon = data_.find(':', pos_);
+    if (colon == std::string::npos) Corrupt();
+    size_t n = std::stoull(data_.substr(pos_, colon - pos_));
+    if (colon + 1 + n > data_.size()) Corrupt();
+    std::string item = data_.substr(colon + 1, n);
+    pos_ = colon + 1 + n;
+    return item;
+  }
+  size_t Count() { return std::stoull(Next()); }
+
+ private:
+  [[noreturn]] static void Corrupt() {
+    throw tvm::ffi::Error("ValueError", "tvm-extend: a saved C backend module is corrupt", "");
+  }
+  std::string data_;
+  size_t pos_ = 0;
+};
+
+}  // namespace c_detail
+
+/*!
+ * \brief Load a module that SaveToBytes wrote: compiles its source again, or finds it in the
+ *        cache. Give it to BackendSpec::load_from_bytes, with the backend's name as `kind`.
+ */
+inline tvm::ffi::Module LoadCModule(const std::string& kind, const tvm::ffi::Bytes& bytes) {
+  using namespace c_detail;  // NOLINT(build/namespaces)
+  Reader in(std::string(bytes.data(), bytes.size()));
+  std::string source = in.Next();
+  std::string command = in.Next();
+  std::vector<CKernel> kernels(in.Count());
+  for (CKernel& k : kernels) {
+    k.name = in.Next();
+    std::string params = in.Next();
+    k.params.assign(params.begin(), params.end());
+    k.counters.resize(in.Count());
+    for (std::string& c : k.counters) c = in.Next();
+    k.asserts.resize(in.Count());
+    for (std::string& a : k.asserts) a = in.Next();
+  }
+  return tvm::ffi::Module(
+      tvm::ffi::make_object<CModuleObj>(kind, Compile(source, command, ""), std::move(kernels)));
+}
+
+/*!
+ * \brief Compile C `source` with `command` (compiler and flags; -shared -fPIC are added) in the
+ *        cache folder `cache` ("" for the user cache), load it, and return a runnable module of
+ *        kind `kind` (the backend's name) that calls `kernels`. The module can be saved
+ *        (export_library) and loaded back through LoadCModule. A compiler failure raises a
+ *        RuntimeError with the compiler's message and the generated source's path.
+ */
+inline tvm::ffi::Module BuildCModule(const std::string& kind, const std::string& source,
+                                     std::vector<CKernel> kernels, const std::string& command,
+                                     const std::string& cache) {
+  return tvm::ffi::Module(tvm::ffi::make_object<c_detail::CModuleObj>(
+      kind, c_detail::Compile(source, command, cache), std::move(kernels)));
+}
+
+}  // namespace backend
+}  // namespace tvm_extend
+#endif  // TVM_EXTEND_BACKEND_C_MODULE_H_
