@@ -3,9 +3,9 @@
 The project builds with ``pip install --no-build-isolation .`` against the installed TVM and
 tvm-extend, and its tests pass at once. ``--with`` chooses what it contains: ``pass`` (a TIR pass
 on the typed IR views, with a TVMScript before/after test and a compiled kernel checked against
-numpy), ``function`` (a global function) and ``op`` (a TIR op with its lowering, used from
-TVMScript). ``backend`` comes with the kit's backend layer; asking for it is an error that says
-so.
+numpy), ``function`` (a global function), ``op`` (a TIR op with its lowering, used from
+TVMScript) and ``backend`` (a code generator for TVM's ext_dev target on the kit's C emitter,
+with a kernel compiled through it and checked against numpy).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import keyword
 import re
 from pathlib import Path
 
-AVAILABLE = ("pass", "function", "op")
-PLANNED = ("backend",)
+AVAILABLE = ("pass", "function", "op", "backend")
 
 CMAKE = """\
 cmake_minimum_required(VERSION 3.18)
@@ -174,6 +173,107 @@ def test_clamp_kernel_matches_numpy():
     np.testing.assert_array_equal(b.numpy(), np.clip(a, 3, 10))
 '''
 
+BACKEND_CC = """\
+// {name}.c: a code generator for TVM's ext_dev target. It emits C with the kit's emitter (here
+// with a counter of each kernel's stores), compiles it with the system C compiler and returns a
+// runnable module. Select it with tvm_extend.backend.target("{name}.c").
+#include <tvm_extend/backend/backend.h>
+#include <tvm_extend/backend/c_emitter.h>
+#include <tvm_extend/backend/c_module.h>
+#include <tvm_extend/extension.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {{
+using tvm_extend::backend::CEmitter;
+
+class Emitter : public CEmitter {{
+ public:
+  using CEmitter::CEmitter;
+
+ protected:
+  // Change the generated C here: Load() wraps every read, BeforeStore() comes before a write.
+  void BeforeStore(const Var&) override {{
+    Line("++tvmx_counters[" + std::to_string(Counter("stores")) + "];");
+  }}
+}};
+
+tvm::ffi::Module Build(tvm::ffi::ObjectRef mod, tvm::ffi::ObjectRef,
+                       tvm_extend::backend::Options options) {{
+  std::vector<tvm_extend::backend::CKernel> kernels;
+  std::string source = tvm_extend::backend::EmitC<Emitter>(mod, &kernels);
+  std::string command = std::string(options["cc"]) + " -O2 -std=gnu11 " +
+                        "-Werror=implicit-function-declaration";
+  return tvm_extend::backend::BuildCModule("{name}.c", source, std::move(kernels), command, "");
+}}
+}}  // namespace
+
+TVM_EXTEND_REGISTER_BACKEND("{name}.c", [] {{
+  return tvm_extend::backend::BackendSpec("C for ext_dev, with a store counter per kernel")
+      .target_kind("ext_dev")
+      .host_memory()  // ext_dev tensors live in host memory
+      .option("cc", "cc", "the C compiler")
+      .build(Build)
+      .load_from_bytes([](tvm::ffi::Bytes bytes) {{
+        return tvm_extend::backend::LoadCModule("{name}.c", bytes);
+      }});
+}});
+"""
+
+TEST_BACKEND = '''\
+"""The backend {name}.c: a kernel compiled through it for ext_dev, checked against numpy."""
+
+import numpy as np
+import pytest
+import tvm
+from tvm.script import tirx as T
+
+import {name}
+
+
+@T.prim_func
+def axpy(A: T.Buffer((64,), "float32"), B: T.Buffer((64,), "float32"), a: T.float32):
+    for i in range(64):
+        B[i] = A[i] * a + B[i]
+
+
+def test_axpy_matches_numpy_and_counts_its_stores():
+    lib = tvm.compile(axpy, target={name}.target())
+    dev = tvm.ext_dev(0)
+    x, y = np.random.randn(64).astype("float32"), np.random.randn(64).astype("float32")
+    A, B = tvm.runtime.tensor(x, dev), tvm.runtime.tensor(y, dev)
+    lib["axpy"](A, B, 3.0)
+    np.testing.assert_allclose(B.numpy(), 3 * x + y, rtol=1e-6)
+    assert {name}.counters(lib) == {{"axpy_kernel": {{"stores": 64}}}}
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(ValueError, match="unknown option"):
+        tvm.compile(axpy, target={name}.target(speed="max"))
+'''
+
+INIT_BACKEND = '''
+
+def target(host="llvm", **options):
+    """An ext_dev target built by this extension's backend ({name}.c)."""
+    return tvm_extend.backend.target("{name}.c", host=host, **options)
+
+
+def counters(lib) -> dict:
+    """The counters of the kernels that {name}.c compiled into ``lib``."""
+    out = {{}}
+    stack = [lib.mod if hasattr(lib, "jit") else lib]
+    while stack:
+        module = stack.pop()
+        if module.kind == "{name}.c":
+            for kernel, values in module.get_function("tvm_extend.counters")().items():
+                out[str(kernel)] = {{str(k): int(v) for k, v in values.items()}}
+        stack.extend(module.imports)
+    return out
+'''
+
 INIT_PY = '''\
 """{name}: a TVM extension built with tvm-extend."""
 
@@ -288,6 +388,13 @@ KINDS = {
         '# T.call_intrin("int32", "{name}.clamp", x, lo, hi) in TVMScript',
         "a TIR op (`{name}.clamp`)",
     ),
+    "backend": (
+        BACKEND_CC,
+        TEST_BACKEND,
+        INIT_BACKEND,
+        "lib = tvm.compile(func, target={name}.target())  # ext_dev, built by {name}.c",
+        "a code generator for ext_dev (`{name}.c`)",
+    ),
 }
 
 
@@ -312,11 +419,6 @@ def check_name(name: str) -> None:
 def parse_with(text: str) -> list[str]:
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     for kind in kinds:
-        if kind in PLANNED:
-            raise ValueError(
-                f"--with {kind}: the scaffold for {kind}s comes with tvm-extend's {kind} layer, "
-                f"which this version does not have yet; available: {', '.join(AVAILABLE)}"
-            )
         if kind not in AVAILABLE:
             raise ValueError(f"--with {kind}: unknown; choose from {', '.join(AVAILABLE)}")
     if not kinds:
@@ -342,7 +444,7 @@ def new_project(name: str, dest: Path, kinds: list[str], tvm_version: str) -> li
         files[f"src/{name}_{kind}.cc"] = source.format(name=name)
         sources.append(f"src/{name}_{kind}.cc")
         files[f"tests/test_{name}_{kind}.py"] = test.format(name=name)
-        api += kind_api
+        api += kind_api.format(name=name)
         usage.append(kind_usage.format(name=name))
         contents.append(description.format(name=name))
     files["CMakeLists.txt"] = CMAKE.format(name=name, sources=" ".join(sources))

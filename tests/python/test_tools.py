@@ -60,6 +60,12 @@ def test_new_project_with_an_op(tmp_path):
     assert "3 passed" in tests.stdout
 
 
+def test_new_project_with_a_backend(tmp_path):
+    made, tests = scaffold_install_and_test(tmp_path, "beproj", "--with", "backend,function")
+    assert "src/beproj_backend.cc" in made.stdout
+    assert "4 passed" in tests.stdout
+
+
 def test_new_project_with_only_a_function(tmp_path):
     made = run([*TVM_EXTEND, "new", "onlyfn", "--dir", str(tmp_path / "p"), "--with", "function"])
     assert made.returncode == 0, made.stderr
@@ -72,8 +78,7 @@ def test_new_project_with_only_a_function(tmp_path):
     [
         (["new", "Bad-Name"], "cannot name an extension"),
         (["new", "class"], "cannot name an extension"),
-        (["new", "fine", "--with", "backend"], "comes with tvm-extend's backend layer"),
-        (["new", "fine", "--with", "magic"], "unknown; choose from pass, function, op"),
+        (["new", "fine", "--with", "magic"], "unknown; choose from pass, function, op, backend"),
     ],
 )
 def test_new_refuses_bad_input(tmp_path, args, message):
