@@ -1,7 +1,7 @@
 """The ``tvm-extend`` command (also ``python -m tvm_extend``).
 
     tvm-extend --cmake-dir | --include-dir | --version | --tvm-version
-    tvm-extend new NAME [--dir DIR] [--with pass,function]
+    tvm-extend new NAME [--dir DIR] [--with pass,function,op,backend]
     tvm-extend doctor
     tvm-extend opt FILE.py [--load EXT] (--passes A,B | --pipeline NAME) [--print-after-all]
                    [--print-after PASS] [--diff] [--timing] [--html OUT.html] [-o OUT]
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "--with",
         dest="with_",
         default="pass,function",
-        help="what it contains: pass, function (default: both)",
+        help="what it contains, comma-separated: pass, function, op, backend (default: pass,function)",
     )
     new.set_defaults(run=cmd_new)
     doc = sub.add_parser("doctor", help="check TVM, tvm-ffi and every installed extension")
