@@ -48,10 +48,23 @@ int main(int argc, char** argv) {
   return 0;
 }
 """
-AVX512 = ["-DVEC=__m512", "-DSET1=_mm512_set1_ps", "-DFMA=_mm512_fmadd_ps",
-          "-DSTORE=_mm512_storeu_ps", "-DLANES=16", "-mavx512f"]
-AVX2 = ["-DVEC=__m256", "-DSET1=_mm256_set1_ps", "-DFMA=_mm256_fmadd_ps",
-        "-DSTORE=_mm256_storeu_ps", "-DLANES=8", "-mavx2", "-mfma"]
+AVX512 = [
+    "-DVEC=__m512",
+    "-DSET1=_mm512_set1_ps",
+    "-DFMA=_mm512_fmadd_ps",
+    "-DSTORE=_mm512_storeu_ps",
+    "-DLANES=16",
+    "-mavx512f",
+]
+AVX2 = [
+    "-DVEC=__m256",
+    "-DSET1=_mm256_set1_ps",
+    "-DFMA=_mm256_fmadd_ps",
+    "-DSTORE=_mm256_storeu_ps",
+    "-DLANES=8",
+    "-mavx2",
+    "-mfma",
+]
 
 
 def cpu_flags() -> set[str]:
@@ -67,10 +80,13 @@ def peak(cores: int) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         src, exe = Path(tmp) / "peak.c", Path(tmp) / "peak"
         src.write_text(PEAK_C)
-        subprocess.run(["cc", "-O2", *(AVX512 if wide else AVX2), str(src), "-o", str(exe)],
-                       check=True)
-        procs = [subprocess.Popen([str(exe), "100000000"], stdout=subprocess.PIPE, text=True)
-                 for _ in range(cores)]
+        subprocess.run(
+            ["cc", "-O2", *(AVX512 if wide else AVX2), str(src), "-o", str(exe)], check=True
+        )
+        procs = [
+            subprocess.Popen([str(exe), "100000000"], stdout=subprocess.PIPE, text=True)
+            for _ in range(cores)
+        ]
         total = sum(float(p.communicate()[0].split()[0]) for p in procs)
     return total, "AVX-512" if wide else "AVX2"
 
@@ -129,15 +145,24 @@ CHILD = textwrap.dedent(
 
 
 def measure(kind: str, n: int, threads: int, reps: int) -> tuple[float, float]:
-    env = dict(os.environ, TVM_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               OMP_NUM_THREADS=str(threads))
+    env = dict(
+        os.environ,
+        TVM_NUM_THREADS=str(threads),
+        OPENBLAS_NUM_THREADS=str(threads),
+        OMP_NUM_THREADS=str(threads),
+    )
     if kind == "tvm_default":
         env["TVM_EXTEND_NO_AUTOLOAD"] = "1"  # TVM alone: no extension touches the pipeline
     with tempfile.TemporaryDirectory() as tmp:
         child = Path(tmp) / "child.py"  # TVMScript reads the function's source from a file
         child.write_text(CHILD)
-        out = subprocess.run([sys.executable, str(child), kind, str(n), str(reps)], env=env,
-                             capture_output=True, text=True, timeout=1800)
+        out = subprocess.run(
+            [sys.executable, str(child), kind, str(n), str(reps)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     if out.returncode != 0:
         raise RuntimeError(f"{kind} n={n} threads={threads} failed:\n{out.stderr[-2000:]}")
     gflops, error = out.stdout.split()
@@ -157,16 +182,28 @@ def main() -> None:
         gflops, isa = peak(cores)
         results["peak"][cores] = gflops
         print(f"FMA peak ({isa}), {cores} core(s): {gflops:.1f} GFLOP/s", flush=True)
-    print(f"{'n':>5} {'threads':>7} {'numpy':>8} {'project_a':>9} {'ratio':>6} {'of peak':>7} {'max rel err':>11}")
+    print(
+        f"{'n':>5} {'threads':>7} {'numpy':>8} {'project_a':>9} {'ratio':>6} {'of peak':>7} {'max rel err':>11}"
+    )
     for n in sizes:
         for threads in (1, 2):
             ref, _ = measure("numpy", n, threads, reps)
             ours, err = measure("project_a", n, threads, reps)
-            row = {"n": n, "threads": threads, "numpy": ref, "project_a": ours,
-                   "ratio": ours / ref, "of_peak": ours / results["peak"][threads], "error": err}
+            row = {
+                "n": n,
+                "threads": threads,
+                "numpy": ref,
+                "project_a": ours,
+                "ratio": ours / ref,
+                "of_peak": ours / results["peak"][threads],
+                "error": err,
+            }
             results["rows"].append(row)
-            print(f"{n:>5} {threads:>7} {ref:>8.1f} {ours:>9.1f} {ours / ref:>6.2f} "
-                  f"{row['of_peak']:>7.0%} {err:>11.1e}", flush=True)
+            print(
+                f"{n:>5} {threads:>7} {ref:>8.1f} {ours:>9.1f} {ours / ref:>6.2f} "
+                f"{row['of_peak']:>7.0%} {err:>11.1e}",
+                flush=True,
+            )
     default, _ = measure("tvm_default", 1024, 2, 1)
     results["tvm_default_1024_2threads"] = default
     print(f"TVM's default schedule, n=1024, 2 threads: {default:.2f} GFLOP/s")

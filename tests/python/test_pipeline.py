@@ -22,7 +22,8 @@ def pass_recorder(names: list):
 
 
 def test_base_passes_are_tvms_default():
-    names = pipeline.pass_names("default")
+    # TVM's own passes (installed extensions may have contributed others to the default one)
+    names = [name for name, owner in pipeline.describe("default") if owner == "TVM"]
     assert names[0] == "s_tir.CanonicalizeLoop"
     assert "tirx.FlattenBuffer" in names and names[-1] == "tirx.BF16StorageLegalize"
 
@@ -254,6 +255,7 @@ def test_contributions_run_inside_tvm_compile_and_can_be_withdrawn():
     from tvm.tirx import compilation_pipeline
 
     original = compilation_pipeline.PIPELINE_MAP["s_tir"]
+    others = pipeline.describe()  # other installed extensions may contribute already
     pipeline.contribute(
         "my_custom_pass", [pipeline.after("tirx.FlattenBuffer", my_custom_pass.MulDivToShift)]
     )
@@ -272,12 +274,14 @@ def test_contributions_run_inside_tvm_compile_and_can_be_withdrawn():
         b = tvm.runtime.tensor(np.zeros(8, "int32"))
         lib["f"](tvm.runtime.tensor(np.arange(8, dtype="int32")), b)
         np.testing.assert_array_equal(b.numpy(), np.arange(8) * 4)
-        derived = [e for e in pipeline.describe("default") if e[1] != "TVM"]
+        derived = [e for e in pipeline.describe("default") if e[1] == "my_custom_pass"]
         assert derived == [("my_custom_pass.transform.MulDivToShift", "my_custom_pass")]
     finally:
         pipeline.withdraw("my_custom_pass")
-    assert compilation_pipeline.PIPELINE_MAP["s_tir"] is original
-    assert all(owner == "TVM" for _, owner in pipeline.describe())
+    # Withdrawn: the pipeline is as it was (TVM's own object when nobody else contributes).
+    assert pipeline.describe() == others
+    if all(owner == "TVM" for _, owner in others):
+        assert compilation_pipeline.PIPELINE_MAP["s_tir"] is original
 
 
 def test_describe_names_the_owner_of_each_pass_of_a_derived_pipeline():
@@ -287,7 +291,8 @@ def test_describe_names_the_owner_of_each_pass_of_a_derived_pipeline():
     try:
         entries = pipeline.describe("test_owned")
         assert ("tirx.RemoveNoOp", "pipeline 'test_owned'") in entries
-        assert entries[0] == ("s_tir.CanonicalizeLoop", "TVM")
+        ours = [e for e in entries if e[1] in ("TVM", "pipeline 'test_owned'")]
+        assert ours[0] == ("s_tir.CanonicalizeLoop", "TVM")
     finally:
         pipeline.unregister("test_owned")
 
