@@ -183,7 +183,8 @@ def main() -> None:
         results["peak"][cores] = gflops
         print(f"FMA peak ({isa}), {cores} core(s): {gflops:.1f} GFLOP/s", flush=True)
     print(
-        f"{'n':>5} {'threads':>7} {'numpy':>8} {'project_a':>9} {'ratio':>6} {'of peak':>7} {'max rel err':>11}"
+        f"{'n':>5} {'threads':>7} {'numpy':>8} {'project_a':>9} {'ratio':>6} {'of peak':>7} "
+        f"{'max rel err':>11}"
     )
     for n in sizes:
         for threads in (1, 2):

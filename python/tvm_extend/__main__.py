@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         "--with",
         dest="with_",
         default="pass,function",
-        help="what it contains, comma-separated: pass, function, op, backend (default: pass,function)",
+        help="what it contains, comma-separated: pass, function, op, backend "
+        "(default: pass,function)",
     )
     new.set_defaults(run=cmd_new)
     doc = sub.add_parser("doctor", help="check TVM, tvm-ffi and every installed extension")
