@@ -173,6 +173,20 @@ struct Params {
   bool parallel = true;
 };
 
+GlobalFunction<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>(tvm::ffi::ObjectRef)> export_target{
+    "target.TargetExport"};
+GlobalFunction<bool(tvm::ffi::String, tvm::ffi::ObjectRef)> cpu_has_feature{
+    "target.llvm_cpu_has_feature"};
+
+// The tile for a CPU: as many accumulators as fit its vector registers, with room for one row of
+// B and a broadcast of A. AVX-512: 32 registers, 7 x 2 zmm accumulators; AVX2: 16 registers,
+// 6 x 2 ymm; otherwise 4 x 2 SSE registers.
+Params ForTarget(const tvm::ffi::ObjectRef& target) {
+  if (cpu_has_feature("avx512f", target)) return Params{7, 32, 1024, true};
+  if (cpu_has_feature("avx2", target)) return Params{6, 16, 512, true};
+  return Params{4, 8, 256, true};
+}
+
 void Apply(const Schedule& sch, const SBlockRV& block, const Matmul& mm, const Params& p) {
   if (mm.m % p.mr != 0 || mm.n % p.nr != 0) sch.PadEinsum(block, {p.mr, p.nr, 1});
   SBlockRV pack_a = Pack(sch, block, mm.a, mm.read_a, p.mr, false);
@@ -198,10 +212,13 @@ void Apply(const Schedule& sch, const SBlockRV& block, const Matmul& mm, const P
   std::vector<LoopRV> b_loops = sch.GetLoops(pack_b);
   std::vector<LoopRV> b_inner = sch.Split(b_loops[1], {std::nullopt, p.nr});
   sch.Vectorize(b_inner[1]);
-  if (p.parallel) {
-    sch.Parallel(b_loops[0]);
-    sch.Parallel(sch.GetLoops(pack_a)[0]);
-  }
+  if (p.parallel) sch.Parallel(b_loops[0]);
+  // Each row panel of A is packed by the thread that uses it, k-major, while it stays in cache.
+  sch.ComputeAt(pack_a, is[0], true);
+  std::vector<LoopRV> a_loops = sch.GetLoops(pack_a);
+  LoopRV rows = a_loops[a_loops.size() - 2], ks = a_loops[a_loops.size() - 1];
+  sch.Reorder({ks, rows});
+  sch.Unroll(rows);
 }
 
 SBlockRV BlockOf(const Schedule& sch, const tvm::ffi::Any& block) {
@@ -275,7 +292,8 @@ tvm::ffi::Array<tvm::ffi::String> ApplyRule(const Schedule& sch, const Params& p
   return done;
 }
 
-tvm::ffi::Array<tvm::ffi::String> ApplyRules(tvm::ffi::ObjectRef sch_ref) {
+tvm::ffi::Array<tvm::ffi::String> ApplyRules(tvm::ffi::ObjectRef sch_ref,
+                                             tvm::ffi::ObjectRef target) {
   Schedule sch(sch_ref);
   tvm::ffi::Array<tvm::ffi::String> done;
   IRModule mod(sch.mod());
@@ -289,7 +307,7 @@ tvm::ffi::Array<tvm::ffi::String> ApplyRules(tvm::ffi::ObjectRef sch_ref) {
   for (const std::string& name : names) {
     work_on(sch.ref(), name);
     if (!sch.HasBlock("root")) continue;
-    for (const tvm::ffi::String& block : ApplyRule(sch, Params{})) {
+    for (const tvm::ffi::String& block : ApplyRule(sch, ForTarget(target))) {
       done.push_back(name + "/" + std::string(block));
     }
   }
@@ -301,18 +319,23 @@ GlobalFunction<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef,
     module_from_expr{"ir.Module_FromExpr"};
 GlobalFunction<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef, tvm::ffi::String)> module_lookup{
     "ir.Module_Lookup_str"};
-GlobalFunction<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>(tvm::ffi::ObjectRef)> export_target{
-    "target.TargetExport"};
 
-bool IsCpuFunction(const PrimFunc& func) {
+// The function's target, if it is a CPU (llvm, c) one.
+std::optional<tvm::ffi::ObjectRef> CpuTarget(const PrimFunc& func) {
   DictAttrs attrs = func.attrs();
-  if (!attrs.defined()) return false;
+  if (!attrs.defined()) return std::nullopt;
   auto dict = attrs.__dict__();
   auto it = dict.find("target");
-  if (it == dict.end()) return false;
-  auto config = export_target((*it).second.cast<tvm::ffi::ObjectRef>());
-  std::string kind = config["kind"].cast<tvm::ffi::String>();
-  return kind == "llvm" || kind == "c";
+  if (it == dict.end()) return std::nullopt;
+  auto target = (*it).second.cast<tvm::ffi::ObjectRef>();
+  std::string kind = export_target(target)["kind"].cast<tvm::ffi::String>();
+  if (kind != "llvm" && kind != "c") return std::nullopt;
+  return target;
+}
+
+tvm::ffi::Array<int64_t> DefaultTile(tvm::ffi::ObjectRef target) {
+  Params p = ForTarget(target);
+  return {p.mr, p.nr, p.nc};
 }
 
 tvm::ffi::ObjectRef AutoSchedule() {
@@ -320,7 +343,8 @@ tvm::ffi::ObjectRef AutoSchedule() {
       "project_a.transform.AutoSchedule",
       [](tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef) {
         PrimFunc prim(func);
-        if (!IsCpuFunction(prim)) return func;
+        std::optional<tvm::ffi::ObjectRef> target = CpuTarget(prim);
+        if (!target) return func;
         IRModule mod(module_from_expr(func, {}));
         std::string name;
         for (const auto& [gv, f] : mod.functions()) {
@@ -329,7 +353,7 @@ tvm::ffi::ObjectRef AutoSchedule() {
         Schedule sch = Schedule::Traced(mod);
         work_on(sch.ref(), name);
         if (!sch.HasBlock("root")) return func;
-        if (ApplyRule(sch, Params{}).empty()) return func;
+        if (ApplyRule(sch, ForTarget(*target)).empty()) return func;
         return module_lookup(sch.mod(), name);
       },
       0);
@@ -341,5 +365,6 @@ tvm::ffi::ObjectRef AutoSchedule() {
 TVM_EXTEND_REGISTER_FUNC("project_a.schedule.matmul_microkernel", project_a::MatmulMicrokernel);
 TVM_EXTEND_REGISTER_FUNC("project_a.schedule.check_matmul", project_a::CheckMatmul);
 TVM_EXTEND_REGISTER_FUNC("project_a.schedule.apply_rules", project_a::ApplyRules);
+TVM_EXTEND_REGISTER_FUNC("project_a.schedule.default_tile", project_a::DefaultTile);
 TVM_EXTEND_REGISTER_PRIM_FUNC_PASS_FACTORY("project_a.transform.AutoSchedule",
                                            project_a::AutoSchedule);

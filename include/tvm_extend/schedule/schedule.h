@@ -148,8 +148,9 @@ class Schedule {
   SBlockRV CacheWrite(const SBlockRV& block, int64_t index, const std::string& scope) const {
     return detail::ScheduleCacheWrite(sch_, block, index, scope, {});
   }
-  void ComputeAt(const SBlockRV& block, const LoopRV& loop) const {
-    detail::ScheduleComputeAt(sch_, block, loop, false, -1);
+  void ComputeAt(const SBlockRV& block, const LoopRV& loop,
+                 bool preserve_unit_loops = false) const {
+    detail::ScheduleComputeAt(sch_, block, loop, preserve_unit_loops, -1);
   }
   void ReverseComputeAt(const SBlockRV& block, const LoopRV& loop) const {
     detail::ScheduleReverseComputeAt(sch_, block, loop, false, -1);

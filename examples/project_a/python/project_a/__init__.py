@@ -11,18 +11,32 @@
 
 from __future__ import annotations
 
+import tvm
+
 import tvm_extend
 from tvm_extend import pipeline
 
 extension = tvm_extend.load_extension(__name__)
 
 
-def matmul_microkernel(sch, block, mr: int = 6, nr: int = 16, nc: int = 512, parallel=True):
+def _host():
+    return tvm.target.Target.from_device(tvm.cpu())
+
+
+def default_tile(target=None) -> tuple[int, int, int]:
+    """(mr, nr, nc) for a CPU target (this machine's by default): 7 x 32 with AVX-512, 6 x 16
+    with AVX2, 4 x 8 otherwise."""
+    return tuple(int(x) for x in extension["schedule.default_tile"](target or _host()))
+
+
+def matmul_microkernel(sch, block, mr=None, nr=None, nc=None, parallel=True, target=None):
     """Schedule matmul ``block`` (a name or an SBlockRV) of ``sch`` for CPUs: an mr x nr
-    accumulator tile in vector registers (6 x 16 fits AVX2's 16 registers), B in panels of nc
-    columns. Raises ValueError, with the schedule unchanged, when the block is not a float32
-    C[i, j] += A[i, k] * B[k, j] with constant extents and unscheduled loops."""
-    extension["schedule.matmul_microkernel"](sch, block, mr, nr, nc, parallel)
+    accumulator tile in vector registers, A and B packed into panels, B in blocks of nc
+    columns; tiles left out come from :func:`default_tile` for ``target``. Raises ValueError,
+    with the schedule unchanged, when the block is not a float32 C[i, j] += A[i, k] * B[k, j]
+    with constant extents and unscheduled loops."""
+    dmr, dnr, dnc = default_tile(target)
+    extension["schedule.matmul_microkernel"](sch, block, mr or dmr, nr or dnr, nc or dnc, parallel)
 
 
 def check_matmul(sch, block) -> str:
@@ -30,10 +44,11 @@ def check_matmul(sch, block) -> str:
     return str(extension["schedule.check_matmul"](sch, block))
 
 
-def apply_rules(sch) -> list[str]:
-    """Apply the primitive to every block that passes its check, in every function of the
-    schedule's module; returns "function/block" of each one scheduled."""
-    return [str(s) for s in extension["schedule.apply_rules"](sch)]
+def apply_rules(sch, target=None) -> list[str]:
+    """Apply the primitive, with the tile for ``target`` (this machine by default), to every
+    block that passes its check, in every function of the schedule's module; returns
+    "function/block" of each one scheduled."""
+    return [str(s) for s in extension["schedule.apply_rules"](sch, target or _host())]
 
 
 def AutoSchedule():  # noqa: N802  (TVM's pass naming)
