@@ -3,6 +3,7 @@
 import build_time
 import import_time
 import load_time
+import matmul
 
 if __name__ == "__main__":
     print("== build_time ==")
@@ -11,3 +12,5 @@ if __name__ == "__main__":
     load_time.main()
     print("== import_time ==")
     import_time.main()
+    print("== matmul ==")
+    matmul.main()
