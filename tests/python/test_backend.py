@@ -275,3 +275,42 @@ def test_re_registering_an_op_is_refused_and_the_op_keeps_working():
     A, Bt, C = tensors(*(np.full(64, 3, "float32") for _ in range(3)))
     lib["clamp_axpy"](A, Bt, C, 2.0)
     np.testing.assert_allclose(C.numpy(), 2.0)
+
+
+def test_project_bs_pass_lowers_its_op_before_after():
+    @T.prim_func
+    def before(A: T.Buffer((8,), "float32"), B: T.Buffer((8,), "float32")):
+        for i in range(8):
+            B[i] = T.call_intrin("float32", "project_b.clamp", A[i], T.float32(-1), T.float32(1))
+
+    @T.prim_func
+    def expected(A: T.Buffer((8,), "float32"), B: T.Buffer((8,), "float32")):
+        for i in range(8):
+            B[i] = T.max(T.min(A[i], T.float32(1)), T.float32(-1))
+
+    after = project_b.LowerOps()(tvm.IRModule({"main": before}))["main"]
+    tvm.ir.assert_structural_equal(after, expected.with_attr("global_symbol", "before"))
+
+
+def test_the_op_built_in_cpp_is_the_call_tvmscript_writes():
+    x = tvm.tirx.Var("x", "float32")
+    lo, hi = tvm.tirx.const(0.0, "float32"), tvm.tirx.const(2.5, "float32")
+    built = project_b.make_clamp(x, lo, hi)
+    assert built.op.name == "project_b.clamp"
+    tvm.ir.assert_structural_equal(
+        built, tvm.tirx.call_intrin("float32", "project_b.clamp", x, lo, hi)
+    )
+
+
+def test_project_as_op_runs_on_llvm_and_in_project_bs_kernels():
+    @T.prim_func
+    def fma(A: T.Buffer((16,), "float32"), B: T.Buffer((16,), "float32")):
+        for i in range(16):
+            B[i] = T.call_intrin("float32", "project_a.fma", A[i], T.float32(3), T.float32(1))
+
+    pytest.importorskip("project_a")
+    a = np.arange(16, dtype="float32")
+    for target, dev in [(tvm.target.Target("llvm"), tvm.cpu()), (project_b.target(), DEV)]:
+        out = tvm.runtime.tensor(np.zeros(16, "float32"), dev)
+        tvm.compile(fma, target=target)["fma"](tvm.runtime.tensor(a, dev), out)
+        np.testing.assert_allclose(out.numpy(), 3 * a + 1)
