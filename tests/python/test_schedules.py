@@ -6,24 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tvm
+from tir_corpus import matmul
 from tvm import s_tir
 from tvm.script import tirx as T
 
 project_a = pytest.importorskip("project_a")
 TARGET = tvm.target.Target({"kind": "llvm", "mcpu": tvm.target.codegen.llvm_get_system_cpu()})
-
-
-def matmul(m, n, k, dtype="float32"):
-    @T.prim_func(s_tir=True)
-    def func(A: T.Buffer((m, k), dtype), B: T.Buffer((k, n), dtype), C: T.Buffer((m, n), dtype)):
-        for i, j, kk in T.grid(m, n, k):
-            with T.sblock("C"):
-                vi, vj, vk = T.axis.remap("SSR", [i, j, kk])
-                with T.init():
-                    C[vi, vj] = T.cast(0, dtype)
-                C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
-
-    return func
 
 
 @T.prim_func(s_tir=True)
@@ -132,33 +120,11 @@ def test_a_bad_tile_is_refused_before_anything_changes():
 
 
 def test_the_rule_schedules_every_matmul_and_leaves_the_rest():
-    from tvm.script import ir as I
-
-    @I.ir_module
-    class Mod:
-        @T.prim_func(s_tir=True)
-        def mm(
-            A: T.Buffer((64, 32), "float32"),
-            B: T.Buffer((32, 48), "float32"),
-            C: T.Buffer((64, 48), "float32"),
-        ):
-            for i, j, k in T.grid(64, 48, 32):
-                with T.sblock("C"):
-                    vi, vj, vk = T.axis.remap("SSR", [i, j, k])
-                    with T.init():
-                        C[vi, vj] = T.float32(0)
-                    C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
-
-        @T.prim_func(s_tir=True)
-        def add(A: T.Buffer((64,), "float32"), B: T.Buffer((64,), "float32")):
-            for i in range(64):
-                with T.sblock("B"):
-                    vi = T.axis.remap("S", [i])
-                    B[vi] = A[vi] + T.float32(1)
-
-    sch = s_tir.Schedule(Mod)
+    mm = matmul(64, 48, 32).with_attr("global_symbol", "mm")
+    mod = tvm.IRModule({"mm": mm, "add": elementwise})
+    sch = s_tir.Schedule(mod)
     assert project_a.apply_rules(sch) == ["mm/C"]
-    tvm.ir.assert_structural_equal(sch.mod["add"], Mod["add"])
+    tvm.ir.assert_structural_equal(sch.mod["add"], mod["add"])
     run(tvm.compile(sch.mod, target=TARGET), 64, 48, 32, name="mm")
 
 

@@ -44,3 +44,20 @@ def random_program(seed: int, size: int = 64):
         return tirx.IfThenElse(cond, stmt(depth + 1, loop_vars), else_case)
 
     return tirx.PrimFunc([a, b], stmt(0, [])).with_attr("global_symbol", "main")
+
+
+def matmul(m: int, n: int, k: int, dtype: str = "float32"):
+    """C[i, j] += A[i, k] * B[k, j] as one s_tir reduction block "C" (scheduled by project_a's
+    primitive, compiled by project_b's backend)."""
+    from tvm.script import tirx as T
+
+    @T.prim_func(s_tir=True)
+    def func(A: T.Buffer((m, k), dtype), B: T.Buffer((k, n), dtype), C: T.Buffer((m, n), dtype)):
+        for i, j, kk in T.grid(m, n, k):
+            with T.sblock("C"):
+                vi, vj, vk = T.axis.remap("SSR", [i, j, kk])
+                with T.init():
+                    C[vi, vj] = T.cast(0, dtype)
+                C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
+
+    return func
