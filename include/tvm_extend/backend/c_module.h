@@ -7,7 +7,8 @@
  * - calls each kernel with TVM's arguments (the host code TVM generates passes data pointers
  *   and scalars), and turns a failed assertion into the assertion's error;
  * - keeps each kernel's counters per module, read with its function "tvm_extend.counters"
- *   ({kernel: {counter: value}}) and zeroed with "tvm_extend.reset_counters";
+ *   ({kernel: {counter: value}}) and zeroed with "tvm_extend.reset_counters" (plain
+ *   increments: calls of one module from several threads at once may lose counts);
  * - gives the generated source (InspectSource) and its path ("tvm_extend.source_path");
  * - is binary serializable, so tvm.compile links it and export_library saves it.
  */
