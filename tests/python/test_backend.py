@@ -301,3 +301,20 @@ def test_project_as_op_runs_on_llvm_and_in_project_bs_kernels():
         out = tvm.runtime.tensor(np.zeros(16, "float32"), dev)
         tvm.compile(fma, target=target)["fma"](tvm.runtime.tensor(a, dev), out)
         np.testing.assert_allclose(out.numpy(), 3 * a + 1)
+
+
+@T.prim_func
+def row_max(A: T.Buffer((4, 8), "float32"), Out: T.Buffer((4,), "float32")):
+    for i in range(4):
+        Out[i] = T.float32("-inf")
+        for j in range(8):
+            Out[i] = T.max(Out[i], A[i, j])
+
+
+def test_infinite_constants_are_valid_c(cache):
+    lib = tvm.compile(row_max, target=project_b.target(cache=cache))
+    x = np.random.randn(4, 8).astype("float32")
+    A, Out = tensors(x, np.zeros(4, "float32"))
+    lib["row_max"](A, Out)
+    np.testing.assert_array_equal(Out.numpy(), x.max(1))
+    assert "(-INFINITY)" in project_b.source_of(lib)

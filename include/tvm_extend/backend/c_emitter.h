@@ -28,6 +28,8 @@
 #include <tvm_extend/ir/tir.h>
 
 #include <cctype>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <ostream>
@@ -365,11 +367,21 @@ class CEmitter {
     if (auto v = e.as<Var>(); v.defined()) return Name(v);
     if (auto i = e.as<IntImm>(); i.defined()) {
       DLDataType t = c_detail::DTypeOf(e);
-      return "((" + c_detail::CType(t, name_) + ")" + std::to_string(i.value()) + "LL)";
+      int64_t v = i.value();
+      std::string literal =
+          v == INT64_MIN ? "(-9223372036854775807LL - 1)" : std::to_string(v) + "LL";
+      return "((" + c_detail::CType(t, name_) + ")" + literal + ")";
     }
     if (auto f = e.as<FloatImm>(); f.defined()) {
+      double v = f.value();
       char buf[64];
-      std::snprintf(buf, sizeof(buf), "%a", f.value());
+      if (std::isnan(v)) {
+        std::snprintf(buf, sizeof(buf), "NAN");
+      } else if (std::isinf(v)) {
+        std::snprintf(buf, sizeof(buf), v > 0 ? "INFINITY" : "(-INFINITY)");
+      } else {
+        std::snprintf(buf, sizeof(buf), "%a", v);  // exact
+      }
       return "((" + c_detail::CType(c_detail::DTypeOf(e), name_) + ")" + buf + ")";
     }
     if (auto load = e.as<TensorLoad>(); load.defined()) {
