@@ -369,7 +369,8 @@ def withdraw(owner: str, pipeline: str = "default") -> None:
 
 
 def contributors(pipeline: str = "default") -> list[str]:
-    """The owners that contribute to ``pipeline``, in the order their passes run."""
+    """The owners that contribute to ``pipeline``, sorted by name: the order in which their
+    passes run where they share an anchor."""
     key = "s_tir" if pipeline == "default" else pipeline
     current = _tir_pipelines.PIPELINE_MAP.get(key)
     if not isinstance(current, ContributedPipeline):

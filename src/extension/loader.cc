@@ -335,7 +335,8 @@ tvm::ffi::Any DispatchBuild(const std::string& kind, tvm::ffi::Any mod, tvm::ffi
 }
 
 // The specs of `record`'s backends, checked: nothing is applied yet.
-std::map<std::string, BackendEntry> ReadBackends(const ExtensionRecord& record,
+std::map<std::string, BackendEntry> ReadBackends(const LoaderState& state,
+                                                 const ExtensionRecord& record,
                                                  const std::vector<Function>& functions) {
   static Function list_kinds = Function::GetGlobalRequired("target.ListTargetKinds");
   std::map<std::string, BackendEntry> out;
@@ -374,6 +375,18 @@ std::map<std::string, BackendEntry> ReadBackends(const ExtensionRecord& record,
                " is already registered by " + OwnerOfLiveFunction(build_name, *existing) +
                ". An extension serves a kind TVM has no code generator for, such as 'ext_dev'.");
     }
+    if (entry.load_from_bytes.has_value()) {
+      const std::string loader = ModuleLoaderName(reg.name);
+      std::optional<Function> taken = Function::GetGlobal(loader);
+      auto own = state.backends.find(reg.name);
+      bool ours = own != state.backends.end() && own->second.load_from_bytes.has_value() &&
+                  taken.has_value() && taken->same_as(*own->second.load_from_bytes);
+      if (taken.has_value() && !ours) {
+        Fail("DuplicateRegistrationError", where + "loads its modules through " + loader +
+                                               ", which is already registered by " +
+                                               OwnerOfLiveFunction(loader, *taken) + ".");
+      }
+    }
     for (const auto& option :
          spec["options"].cast<tvm::ffi::Array<tvm::ffi::Array<tvm::ffi::String>>>()) {
       entry.options[option[0]] = {option[1], option[2]};
@@ -383,7 +396,20 @@ std::map<std::string, BackendEntry> ReadBackends(const ExtensionRecord& record,
   return out;
 }
 
-// Puts the backends in the table, and the dispatcher (and host memory) in place for their kinds.
+void RemoveBackend(LoaderState& state, const std::string& name) {
+  auto it = state.backends.find(name);
+  if (it == state.backends.end()) return;
+  if (it->second.load_from_bytes.has_value()) {
+    std::optional<Function> current = Function::GetGlobal(ModuleLoaderName(name));
+    if (current.has_value() && current->same_as(*it->second.load_from_bytes)) {
+      RemoveGlobal(ModuleLoaderName(name));
+    }
+  }
+  state.backends.erase(it);
+}
+
+// Puts the backends in the table (replacing a reloaded extension's), and the dispatcher, host
+// memory and module loader in place. Nothing here throws but a failing SetGlobal.
 void CommitBackends(LoaderState& state, std::map<std::string, BackendEntry> backends) {
   for (auto& [name, entry] : backends) {
     const std::string build_name = "target.build." + entry.kind;
@@ -402,22 +428,12 @@ void CommitBackends(LoaderState& state, std::map<std::string, BackendEntry> back
                 }),
                 false);
     }
-    if (entry.load_from_bytes.has_value())
+    RemoveBackend(state, name);  // a reloaded build's old entry, and its module loader
+    if (entry.load_from_bytes.has_value()) {
       SetGlobal(ModuleLoaderName(name), *entry.load_from_bytes, true);
+    }
     state.backends[name] = std::move(entry);
   }
-}
-
-void RemoveBackend(LoaderState& state, const std::string& name) {
-  auto it = state.backends.find(name);
-  if (it == state.backends.end()) return;
-  if (it->second.load_from_bytes.has_value()) {
-    std::optional<Function> current = Function::GetGlobal(ModuleLoaderName(name));
-    if (current.has_value() && current->same_as(*it->second.load_from_bytes)) {
-      RemoveGlobal(ModuleLoaderName(name));
-    }
-  }
-  state.backends.erase(it);
 }
 
 // Every check that can refuse the extension on its names, before anything registers.
@@ -698,7 +714,7 @@ ExtensionRecord LoadLocked(LoaderState& state, const std::string& path_in,
   std::map<std::string, std::vector<std::string>> op_attrs;
   std::map<std::string, BackendEntry> backends;
   try {
-    backends = ReadBackends(record, created);
+    backends = ReadBackends(state, record, created);
     op_attrs = ApplyOps(record, created, replacing);
   } catch (...) {
     for (TVMFFIObjectHandle h : handles) TVMFFIObjectDecRef(h);

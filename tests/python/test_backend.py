@@ -318,3 +318,87 @@ def test_infinite_constants_are_valid_c(cache):
     lib["row_max"](A, Out)
     np.testing.assert_array_equal(Out.numpy(), x.max(1))
     assert "(-INFINITY)" in project_b.source_of(lib)
+
+
+@T.prim_func
+def narrow_and_bool(
+    A: T.Buffer((4,), "uint8"),
+    S: T.Buffer((4,), "int8"),
+    F: T.Buffer((4,), "float32"),
+    U: T.Buffer((4,), "uint8"),
+    W: T.Buffer((4,), "int32"),
+    M: T.Buffer((4,), "bool"),
+    C: T.Buffer((4,), "int32"),
+):
+    for i in range(4):
+        U[i] = (~A[i]) >> T.uint8(4)  # C would widen ~a to int
+        W[i] = T.Cast("int32", (S[i] << T.int8(1)) // T.int8(2))  # int8 wraps around
+        M[i] = F[i] > T.float32(0)  # bool buffers hold one byte per element
+        C[i] = T.Cast("int32", T.Cast("bool", F[i]))  # bool(0.5) is true, not 0
+
+
+@T.prim_func
+def divide_by_argument(A: T.Buffer((4,), "int32"), B: T.Buffer((4,), "int32"), args: T.int32):
+    for i in range(4):
+        B[i] = T.floordiv(A[i], args) + T.floormod(A[i], args)  # a Let; a parameter named args
+
+
+def test_narrow_integers_bools_and_runtime_divisors_match_llvm(cache):
+    inputs = [
+        np.array([0, 1, 15, 255], "uint8"),
+        np.array([64, 100, -100, 3], "int8"),
+        np.array([0.5, 0.0, -0.25, 2.0], "float32"),
+        np.zeros(4, "uint8"),
+        np.zeros(4, "int32"),
+        np.zeros(4, "bool"),
+        np.zeros(4, "int32"),
+    ]
+    cases = [
+        (narrow_and_bool, inputs, ()),
+        (divide_by_argument, [np.array([-7, 7, 5, -5], "int32"), np.zeros(4, "int32")], (3,)),
+    ]
+    for func, arrays, scalars in cases:
+        results = []
+        for target, dev in [
+            (tvm.target.Target("llvm"), tvm.cpu()),
+            (project_b.target(cache=cache), DEV),
+        ]:
+            tensors_ = [tvm.runtime.tensor(a, dev) for a in arrays]
+            tvm.compile(func, target=target)[func.attrs["global_symbol"]](*tensors_, *scalars)
+            results.append([t.numpy() for t in tensors_])
+        for ours, theirs in zip(results[1], results[0]):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_module_functions_outlive_the_module(cache):
+    lib = tvm.compile(integer_ops, target=project_b.target(cache=cache))
+    (module,) = [m for m in lib.mod.imports if m.kind == "project_b.counting_c"]
+    counters, path = (
+        module.get_function("tvm_extend.counters"),
+        module.get_function("tvm_extend.source_path"),
+    )
+    del module, lib
+    import gc
+
+    gc.collect()
+    assert str(path()).endswith("kernels.c")
+    assert "integer_ops_kernel" in counters()
+
+
+def test_the_compiler_runs_without_a_shell(tmp_path):
+    odd = tmp_path / "it's; touch INJECTED; echo"
+    lib = tvm.compile(integer_ops, target=project_b.target(cache=str(odd)))
+    assert not (Path.cwd() / "INJECTED").exists() and not (tmp_path / "INJECTED").exists()
+    assert str(odd) in str(project_b.source_of(lib)) or odd.is_dir()
+
+
+def test_threads_compiling_one_kernel_at_once_share_the_cache(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    target = project_b.target(cache=str(tmp_path))
+    with ThreadPoolExecutor(4) as pool:
+        libs = list(pool.map(lambda _: tvm.compile(integer_ops, target=target), range(4)))
+    for lib in libs:
+        A, Out = tensors(np.arange(32, dtype="int32"), np.zeros(32, "int32"))
+        lib["integer_ops"](A, Out)
+        assert Out.numpy()[3] == 1 * 7 + 3 + 1

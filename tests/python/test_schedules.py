@@ -145,3 +145,93 @@ def test_the_pass_leaves_functions_for_other_targets_alone():
     func = matmul(32, 32, 32).with_attr("target", tvm.target.Target("ext_dev"))
     mod = tvm.IRModule({"main": func})
     tvm.ir.assert_structural_equal(project_a.AutoSchedule()(mod), mod)
+
+
+@T.prim_func(s_tir=True)
+def loops_j_i_k(
+    A: T.Buffer((24, 16), "float32"),
+    B: T.Buffer((16, 48), "float32"),
+    C: T.Buffer((24, 48), "float32"),
+):
+    for j, i, k in T.grid(48, 24, 16):
+        with T.sblock("C"):
+            vi, vj, vk = T.axis.remap("SSR", [i, j, k])
+            with T.init():
+                C[vi, vj] = T.float32(0)
+            C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
+
+
+@T.prim_func(s_tir=True)
+def square_of_a(A: T.Buffer((16, 16), "float32"), C: T.Buffer((16, 16), "float32")):
+    for i, j, k in T.grid(16, 16, 16):
+        with T.sblock("C"):
+            vi, vj, vk = T.axis.remap("SSR", [i, j, k])
+            with T.init():
+                C[vi, vj] = T.float32(0)
+            C[vi, vj] = C[vi, vj] + A[vi, vk] * A[vk, vj]
+
+
+@T.prim_func(s_tir=True)
+def predicated(
+    A: T.Buffer((16, 16), "float32"),
+    B: T.Buffer((16, 16), "float32"),
+    C: T.Buffer((16, 16), "float32"),
+):
+    for i, j, k in T.grid(16, 16, 16):
+        with T.sblock("C"):
+            vi, vj, vk = T.axis.remap("SSR", [i, j, k])
+            T.where(i < 12)
+            with T.init():
+                C[vi, vj] = T.float32(0)
+            C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
+
+
+@T.prim_func(s_tir=True)
+def a_block_named_a_pad(
+    A: T.Buffer((14, 16), "float32"),
+    B: T.Buffer((16, 32), "float32"),
+    C: T.Buffer((14, 32), "float32"),
+    X: T.Buffer((14, 16), "float32"),
+):
+    for i, j in T.grid(14, 16):
+        with T.sblock("A_pad"):
+            vi, vj = T.axis.remap("SS", [i, j])
+            X[vi, vj] = A[vi, vj] * T.float32(2)
+    for i, j, k in T.grid(14, 32, 16):
+        with T.sblock("C"):
+            vi, vj, vk = T.axis.remap("SSR", [i, j, k])
+            with T.init():
+                C[vi, vj] = T.float32(0)
+            C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
+
+
+@pytest.mark.parametrize(
+    "func, reason",
+    [
+        (loops_j_i_k, "its loops are not i, j, k in this order"),
+        (square_of_a, "A, B and C are not three buffers"),
+        (predicated, "it has a predicate"),
+    ],
+)
+def test_blocks_the_steps_would_mishandle_are_refused_by_the_check(func, reason):
+    sch = s_tir.Schedule(func)
+    before = sch.mod
+    assert reason in project_a.check_matmul(sch, "C")
+    with pytest.raises(ValueError, match=reason):
+        project_a.matmul_microkernel(sch, "C")
+    tvm.ir.assert_structural_equal(sch.mod, before)
+
+
+def test_padded_copies_are_found_by_what_they_write_not_by_name():
+    sch = s_tir.Schedule(a_block_named_a_pad)
+    project_a.matmul_microkernel(sch, "C", mr=7, nr=32, nc=32)
+    lib = tvm.compile(sch.mod, target=TARGET)
+    rng = np.random.default_rng(1)
+    a, b = (
+        rng.standard_normal((14, 16), dtype=np.float32),
+        rng.standard_normal((16, 32), dtype=np.float32),
+    )
+    out, x = (tvm.runtime.tensor(np.zeros(s, np.float32)) for s in [(14, 32), (14, 16)])
+    lib["a_block_named_a_pad"](tvm.runtime.tensor(a), tvm.runtime.tensor(b), out, x)
+    np.testing.assert_allclose(out.numpy(), a @ b, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(x.numpy(), 2 * a)

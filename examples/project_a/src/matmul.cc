@@ -125,7 +125,27 @@ std::string Check(const Schedule& sch, const SBlockRV& rv, Matmul* out) {
   }
   auto m = ConstExtent(spatial[0]), n = ConstExtent(spatial[1]), k = ConstExtent(reduce[0]);
   if (!m || !n || !k) return "its extents are not constants";
-  if (sch.GetLoops(rv).size() != 3) return "its loops are already scheduled";
+  if (a.same_as(b) || a.same_as(c) || b.same_as(c)) return "A, B and C are not three buffers";
+  std::vector<LoopRV> loops = sch.GetLoops(rv);
+  if (loops.size() != 3) return "its loops are already scheduled";
+  // The loops must be i, j, k in this order, bound one to one, from 0, with no predicate.
+  SBlockRealize realize(sch.GetSBlockRealize(rv));
+  IntImm predicate = realize.predicate().as<IntImm>();
+  if (!predicate.defined() || predicate.value() != 1) return "it has a predicate";
+  const Var order[3] = {vi, vj, vk};
+  for (int r = 0; r < 3; ++r) {
+    For loop(sch.Get(loops[r]));
+    IterVar iv = r < 2 ? spatial[r] : reduce[0];
+    IntImm min = iv.dom().min().as<IntImm>();
+    if (!min.defined() || min.value() != 0) return "its iterators do not start at 0";
+    int index = -1;
+    for (int64_t q = 0; q < iters.size(); ++q) {
+      if (iters[q].var().same_as(order[r])) index = static_cast<int>(q);
+    }
+    if (!IsVar(realize.iter_values()[index], loop.loop_var())) {
+      return "its loops are not i, j, k in this order, each bound to one iterator";
+    }
+  }
   auto reads = block.reads();
   for (int64_t r = 0; r < reads.size(); ++r) {
     if (reads[r].source().same_as(a)) out->read_a = r;
@@ -155,15 +175,25 @@ tvm::ffi::ObjectRef PanelMap(int64_t tile, bool columns) {
       std::nullopt);
 }
 
+// The block that produces `buffer` for `block`.
+SBlockRV ProducerOf(const Schedule& sch, const SBlockRV& block, const Expr& buffer) {
+  for (const SBlockRV& producer : sch.GetProducers(block)) {
+    for (const TensorRegion& w : SBlock(sch.Get(producer)).writes()) {
+      if (w.source().same_as(buffer)) return producer;
+    }
+  }
+  throw tvm::ffi::Error("InternalError", "no block produces the padded operand", "");
+}
+
 SBlockRV Pack(const Schedule& sch, const SBlockRV& block, const Var& buffer, int64_t read_index,
               int64_t tile, bool columns) {
-  const std::string padded = std::string(buffer.name()) + "_pad";
-  if (sch.HasBlock(padded)) {  // pad_einsum made the copy: give the copy the panel layout
-    SBlockRV copy = sch.GetSBlock(padded);
+  Expr read = SBlock(sch.Get(block)).reads()[read_index].source();
+  if (!read.same_as(buffer)) {  // pad_einsum made a padded copy: give it the panel layout
+    SBlockRV copy = ProducerOf(sch, block, read);
     sch.TransformLayout(copy, 0, true, PanelMap(tile, columns));
     return copy;
   }
-  SBlockRV copy = sch.CacheRead(block, read_index, "global");
+  SBlockRV copy = sch.CacheRead(block, read_index, "global", {block});  // other readers keep A
   sch.TransformLayout(block, read_index, false, PanelMap(tile, columns));
   return copy;
 }
@@ -203,8 +233,13 @@ void Apply(const Schedule& sch, const SBlockRV& block, const Matmul& mm, const P
   // The mr x nr accumulator tile: a small buffer LLVM keeps in registers over the K loop.
   SBlockRV acc = sch.CacheWrite(block, 0, "global");
   sch.ReverseComputeAt(acc, js[1]);
-  const std::string c_padded = std::string(mm.c.name()) + "_pad";
-  if (sch.HasBlock(c_padded)) sch.ReverseComputeInline(sch.GetSBlock(c_padded));
+  // With padding the accumulator fills the padded C, which a copy block writes back to C:
+  // store straight from the accumulator instead (predicated at the edges).
+  for (const SBlockRV& consumer : sch.GetConsumers(acc)) {
+    for (const TensorRegion& w : SBlock(sch.Get(consumer)).writes()) {
+      if (w.source().same_as(mm.c)) sch.ReverseComputeInline(consumer);
+    }
+  }
   sch.Unroll(is[1]);
   sch.Vectorize(js[2]);
   if (p.parallel) sch.Parallel(is[0]);

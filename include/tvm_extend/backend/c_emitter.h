@@ -43,7 +43,10 @@ namespace backend {
 
 /*! \brief What a module needs to call one generated kernel. */
 struct CKernel {
+  /*! \brief The kernel's name in TVM (the host calls it by this name). */
   std::string name;
+  /*! \brief Its C function. */
+  std::string symbol;
   /*! \brief Per parameter: 'p' pointer, 'i' integer, 'f' floating point. */
   std::vector<char> params;
   /*! \brief The names of the kernel's counters, by slot. */
@@ -94,6 +97,19 @@ inline std::string CType(DLDataType t, const std::string& kernel) {
   Unsupported(kernel, "the data type code " + std::to_string(t.code) + " with " +
                           std::to_string(t.bits) + " bits");
 }
+
+// The C type of a buffer element: TVM stores bool in one byte.
+inline std::string ElemType(DLDataType t, const std::string& kernel) {
+  if (t.code == kDLBool || (t.code == kDLUInt && t.bits == 1)) return "int8_t";
+  return CType(t, kernel);
+}
+
+// Integer types narrower than C's int: C promotes them, TIR wraps around in them.
+inline bool IsNarrowInt(DLDataType t) {
+  return (t.code == kDLInt || t.code == kDLUInt) && t.bits < 32 && t.bits > 1;
+}
+
+inline bool IsBool(DLDataType t) { return t.code == kDLBool || (t.code == kDLUInt && t.bits == 1); }
 
 inline DLDataType DTypeOf(const Expr& e) {
   PrimType t = e.ty().as<PrimType>();
@@ -170,12 +186,14 @@ class CEmitter {
   using Var = tir::Var;
   using While = tir::While;
 
-  explicit CEmitter(std::string name) : name_(std::move(name)) {}
+  explicit CEmitter(std::string name)
+      : name_(std::move(name)), symbol_("tvmx_kernel_" + c_detail::Sanitize(name_)) {}
   virtual ~CEmitter() = default;
 
   CKernel Emit(const PrimFunc& func, std::ostream& os) {
     CKernel info;
     info.name = name_;
+    info.symbol = symbol_;
     std::ostringstream body;
     out_ = &body;
     indent_ = 1;
@@ -194,14 +212,14 @@ class CEmitter {
     info.asserts = asserts_;
     // The counters belong to the caller (one array per module), not to the library: two modules
     // with the same source share one mapped library.
-    os << "static int32_t " << name_
+    os << "static int32_t " << symbol_
        << "_body(const tvmx_arg_t* args, uint64_t* tvmx_counters, tvmx_pool_t* tvmx_pool) {\n"
        << "  (void)tvmx_counters;\n"
        << body.str() << "}\n";
     // Allocations are freed on every return, assertion failures included.
-    os << "int32_t " << name_ << "(const tvmx_arg_t* args, uint64_t* counters) {\n"
+    os << "int32_t " << symbol_ << "(const tvmx_arg_t* args, uint64_t* counters) {\n"
        << "  tvmx_pool_t pool = {{0}, 0};\n"
-       << "  int32_t rc = " << name_ << "_body(args, counters, &pool);\n"
+       << "  int32_t rc = " << symbol_ << "_body(args, counters, &pool);\n"
        << "  while (pool.n > 0) free(pool.items[--pool.n]);\n"
        << "  return rc;\n}\n\n";
     return info;
@@ -232,10 +250,7 @@ class CEmitter {
   std::string Name(const Var& v) {
     auto it = names_.find(v.get());
     if (it != names_.end()) return it->second;
-    std::string base = c_detail::Sanitize(v.name());
-    std::string name = base;
-    for (int i = 1; used_.count(name); ++i) name = base + "_" + std::to_string(i);
-    used_.insert({name, true});
+    std::string name = Fresh(c_detail::Sanitize(v.name()));
     names_[v.get()] = name;
     return name;
   }
@@ -281,12 +296,12 @@ class CEmitter {
     } else if (auto decl = s.as<DeclBuffer>(); decl.defined()) {
       Var buffer = decl.buffer();
       BufferType t = BufferTypeOf(buffer);
-      std::string ctype = c_detail::CType(t.dtype().dtype(), name_);
+      std::string ctype = c_detail::ElemType(t.dtype().dtype(), name_);
       Line(ctype + "* " + Name(buffer) + " = (" + ctype + "*)(" + E(decl.data()) + ");");
     } else if (auto alloc = s.as<AllocBuffer>(); alloc.defined()) {
       Var buffer = alloc.buffer();
       BufferType t = BufferTypeOf(buffer);
-      std::string ctype = c_detail::CType(t.dtype().dtype(), name_);
+      std::string ctype = c_detail::ElemType(t.dtype().dtype(), name_);
       std::string count = "1";
       for (const Expr& extent : t.shape()) count += " * (int64_t)(" + E(extent) + ")";
       Line(ctype + "* " + Name(buffer) + " = (" + ctype + "*)tvmx_alloc(tvmx_pool, (" + count +
@@ -300,12 +315,13 @@ class CEmitter {
       Var v = loop.loop_var();
       std::string ctype = c_detail::CType(c_detail::DTypeOf(v), name_);
       std::string var = Name(v);
+      std::string end = Fresh(var + "_end");
       std::string step = loop.step().defined() ? E(loop.step()) : "1";
       Line("{");
       ++indent_;
-      Line(ctype + " " + var + "_end = (" + E(loop.min()) + ") + (" + E(loop.extent()) + ");");
-      Line("for (" + ctype + " " + var + " = " + E(loop.min()) + "; " + var + " < " + var +
-           "_end; " + var + " += " + step + ") {");
+      Line(ctype + " " + end + " = (" + E(loop.min()) + ") + (" + E(loop.extent()) + ");");
+      Line("for (" + ctype + " " + var + " = " + E(loop.min()) + "; " + var + " < " + end + "; " +
+           var + " += " + step + ") {");
       ++indent_;
       Stmt(loop.body());
       --indent_;
@@ -345,16 +361,60 @@ class CEmitter {
       asserts_.push_back(std::string(check.error_kind().value()) + ": " + message);
       Line("if (!(" + E(check.condition()) + ")) return " + std::to_string(asserts_.size()) + ";");
     } else if (auto attr = s.as<AttrStmt>(); attr.defined()) {
-      Stmt(attr.body());  // device_scope, pragmas: nothing to emit
+      std::string key = attr.attr_key();
+      if (key == "thread_extent" || key == "virtual_thread") {
+        // A thread index becomes a serial loop; a kernel that synchronises its threads is
+        // refused where the barrier is (an unsupported call).
+        tir::IterVar iv(attr.node().cast<tvm::ffi::ObjectRef>());
+        Var v = iv.var();
+        std::string ctype = c_detail::CType(c_detail::DTypeOf(v), name_);
+        std::string var = Name(v);
+        Line("for (" + ctype + " " + var + " = 0; " + var + " < (" + E(attr.value()) + "); ++" +
+             var + ") {");
+        ++indent_;
+        Stmt(attr.body());
+        --indent_;
+        Line("}");
+      } else {
+        Stmt(attr.body());  // device_scope, pragmas: nothing to emit
+      }
     } else {
       c_detail::Unsupported(name_, "the statement " + s.type_key());
     }
   }
 
+  // A C name not used yet in this kernel, nor reserved (C keywords, the math functions, the
+  // emitter's own names).
+  std::string Fresh(const std::string& base) {
+    static const char* kReserved[] = {
+        "auto",     "break",  "case",   "char",     "const",    "continue", "default",  "do",
+        "double",   "else",   "enum",   "extern",   "float",    "for",      "goto",     "if",
+        "inline",   "int",    "long",   "register", "restrict", "return",   "short",    "signed",
+        "sizeof",   "static", "struct", "switch",   "typedef",  "union",    "unsigned", "void",
+        "volatile", "while",  "args",   "counters", "pool",     "rc",       "main",     "exp",
+        "exp2",     "log",    "log2",   "log10",    "log1p",    "sqrt",     "fabs",     "floor",
+        "ceil",     "trunc",  "round",  "pow",      "tanh",     "erf",      "fma",      "atanh",
+        "fmod",     "isnan",  "malloc", "free",     "NAN",      "INFINITY"};
+    if (used_.empty()) {
+      for (const char* r : kReserved) used_.insert({r, true});
+    }
+    std::string name = base.rfind("tvmx_", 0) == 0 ? "v_" + base : base;
+    std::string candidate = name;
+    for (int i = 1; used_.count(candidate); ++i) candidate = name + "_" + std::to_string(i);
+    used_.insert({candidate, true});
+    return candidate;
+  }
+
   // ---- expressions ----
+  // `text`, wrapped back into the type of `e` where C would have widened it.
+  std::string Wrap(const Expr& e, const std::string& text) {
+    DLDataType t = c_detail::DTypeOf(e);
+    if (!c_detail::IsNarrowInt(t)) return text;
+    return "((" + c_detail::CType(t, name_) + ")" + text + ")";
+  }
   template <typename T>
   std::string Bin(const T& op, const char* sym) {
-    return "(" + E(op.a()) + " " + sym + " " + E(op.b()) + ")";
+    return Wrap(op, "(" + E(op.a()) + " " + sym + " " + E(op.b()) + ")");
   }
   template <typename T>
   std::string MinMax(const T& op, const char* cmp) {
@@ -427,11 +487,19 @@ class CEmitter {
     if (auto n = e.as<BitwiseAnd>(); n.defined()) return Bin(n, "&");
     if (auto n = e.as<BitwiseOr>(); n.defined()) return Bin(n, "|");
     if (auto n = e.as<BitwiseXor>(); n.defined()) return Bin(n, "^");
-    if (auto n = e.as<BitwiseNot>(); n.defined()) return "(~" + E(n.a()) + ")";
+    if (auto n = e.as<BitwiseNot>(); n.defined()) return Wrap(e, "(~" + E(n.a()) + ")");
     if (auto n = e.as<LShift>(); n.defined()) return Bin(n, "<<");
     if (auto n = e.as<RShift>(); n.defined()) return Bin(n, ">>");
     if (auto n = e.as<Cast>(); n.defined()) {
-      return "((" + c_detail::CType(c_detail::DTypeOf(e), name_) + ")" + E(n.value()) + ")";
+      DLDataType t = c_detail::DTypeOf(e);
+      if (c_detail::IsBool(t)) return "(" + E(n.value()) + " != 0)";  // not a truncation
+      return "((" + c_detail::CType(t, name_) + ")" + E(n.value()) + ")";
+    }
+    if (auto n = e.as<tir::Let>(); n.defined()) {
+      Var v = n.var();
+      std::string value = E(n.value());
+      return "({ " + c_detail::CType(c_detail::DTypeOf(v), name_) + " " + Name(v) + " = " + value +
+             "; " + E(n.body()) + "; })";
     }
     if (auto n = e.as<Select>(); n.defined()) {
       return "(" + E(n.condition()) + " ? " + E(n.true_value()) + " : " + E(n.false_value()) + ")";
@@ -493,6 +561,7 @@ class CEmitter {
   }
 
   std::string name_;
+  std::string symbol_;
   std::ostringstream* out_ = nullptr;
   int indent_ = 0;
   std::map<const tvm::ffi::Object*, std::string> names_;

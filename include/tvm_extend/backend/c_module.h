@@ -10,14 +10,19 @@
  *   ({kernel: {counter: value}}) and zeroed with "tvm_extend.reset_counters" (plain
  *   increments: calls of one module from several threads at once may lose counts);
  * - gives the generated source (InspectSource) and its path ("tvm_extend.source_path");
- * - is binary serializable, so tvm.compile links it and export_library saves it.
+ * - is binary serializable, so tvm.compile links it and export_library saves it. A saved
+ *   module holds its source and compiler command, and loading it compiles again (or finds the
+ *   library in the cache): the machine that loads it needs the compiler.
+ * The compiler runs without a shell: the command is split into words at spaces.
  */
 #ifndef TVM_EXTEND_BACKEND_C_MODULE_H_
 #define TVM_EXTEND_BACKEND_C_MODULE_H_
 
 #include <dlfcn.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <tvm/ffi/cast.h>
 #include <tvm/ffi/container/array.h>
 #include <tvm/ffi/container/map.h>
 #include <tvm/ffi/extra/module.h>
@@ -26,14 +31,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+extern char** environ;
 
 namespace tvm_extend {
 namespace backend {
@@ -94,6 +105,7 @@ class CModuleObj : public tvm::ffi::ModuleObj {
     Put(&out, std::to_string(kernels_.size()));
     for (const CKernel& k : kernels_) {
       Put(&out, k.name);
+      Put(&out, k.symbol);
       Put(&out, std::string(k.params.begin(), k.params.end()));
       Put(&out, std::to_string(k.counters.size()));
       for (const std::string& c : k.counters) Put(&out, c);
@@ -106,12 +118,15 @@ class CModuleObj : public tvm::ffi::ModuleObj {
 
   tvm::ffi::Optional<Function> GetFunction(const String& name) final {
     std::string n = name;
-    if (n == "tvm_extend.counters") return Function::FromTyped([this]() { return Counters(); });
+    // The functions keep the module alive: they may outlive every other reference to it.
+    tvm::ffi::ObjectPtr<CModuleObj> self = tvm::ffi::GetObjectPtr<CModuleObj>(this);
+    if (n == "tvm_extend.counters")
+      return Function::FromTyped([self]() { return self->Counters(); });
     if (n == "tvm_extend.reset_counters") {
-      return Function::FromTyped([this]() { ResetCounters(); });
+      return Function::FromTyped([self]() { self->ResetCounters(); });
     }
     if (n == "tvm_extend.source_path") {
-      return Function::FromTyped([this]() { return String(source_path_); });
+      return Function::FromTyped([self]() { return String(self->source_path_); });
     }
     for (size_t i = 0; i < kernels_.size(); ++i) {
       if (kernels_[i].name == n) return MakeKernel(kernels_[i], counters_[i]);
@@ -132,11 +147,13 @@ class CModuleObj : public tvm::ffi::ModuleObj {
   }
 
   Function MakeKernel(const CKernel& k, std::shared_ptr<std::vector<uint64_t>> counters) const {
-    auto fn = reinterpret_cast<KernelFn>(Symbol(k.name));
+    auto fn = reinterpret_cast<KernelFn>(Symbol(k.symbol));
     std::shared_ptr<Library> keep = lib_;
     CKernel info = k;
     return Function::FromPacked([fn, keep, info, counters](tvm::ffi::PackedArgs args, Any*) {
-      if (args.size() != static_cast<int>(info.params.size())) {
+      // After the kernel's own arguments TVM's host code passes the launch extents of thread
+      // bindings; the kernel runs its thread loops serially and needs none of them.
+      if (args.size() < static_cast<int>(info.params.size())) {
         throw tvm::ffi::Error("TypeError",
                               "kernel '" + info.name + "' takes " +
                                   std::to_string(info.params.size()) + " arguments, got " +
@@ -216,15 +233,55 @@ inline void MakeDirs(const std::string& path) {
   }
 }
 
-// Runs `command`, returning its exit status and output.
-inline int Run(const std::string& command, std::string* output) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
+// Runs `argv` without a shell, returning its exit status and its output (stdout and stderr).
+inline int Run(const std::vector<std::string>& argv, std::string* output) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (spawned != 0) {
+    close(fds[0]);
+    *output = "cannot run '" + argv[0] + "': " + std::strerror(spawned);
+    return 127;
+  }
   char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
-  int status = pclose(pipe);
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) > 0) output->append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The words of a compiler command ("cc -O2 -std=gnu11"); no shell quoting.
+inline std::vector<std::string> Words(const std::string& command) {
+  std::vector<std::string> out;
+  std::istringstream in(command);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// A file name no other thread or process of this machine uses at the same time.
+inline std::string Unique(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  return path + "." + std::to_string(getpid()) + "." + std::to_string(++counter) + ".tmp";
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return in ? text.str() : std::string();
 }
 
 [[noreturn]] inline void BuildFailure(const std::string& message) {
@@ -235,38 +292,70 @@ inline int Run(const std::string& command, std::string* output) {
 // is there already, and loads the library.
 inline Compiled Compile(const std::string& source, const std::string& command,
                         const std::string& cache) {
+  std::vector<std::string> argv = Words(command);
+  if (argv.empty()) BuildFailure("no C compiler given (the compiler command is empty)");
   char hash[32];
-  std::snprintf(hash, sizeof(hash), "%016zx", std::hash<std::string>()(source + command));
-  const std::string dir = CacheRoot(cache) + "/" + hash;
+  std::snprintf(hash, sizeof(hash), "%016zx", std::hash<std::string>()(source + "\n" + command));
+  std::string dir = CacheRoot(cache) + "/" + hash;
   MakeDirs(dir);
-  const std::string c_path = dir + "/kernels.c";
+  std::string c_path = dir + "/kernels.c";
+  // A folder is the cache entry of exactly this source (and command): a hash collision, or a
+  // folder another source occupies, gets a fresh folder of its own.
+  std::string cached = ReadFile(c_path);
+  if (!cached.empty() && cached != source) {
+    dir = Unique(dir);
+    MakeDirs(dir);
+    c_path = dir + "/kernels.c";
+    cached.clear();
+  }
   const std::string so_path = dir + "/kernels.so";
-  struct stat st;
-  if (stat(so_path.c_str(), &st) != 0) {
-    const std::string tmp = c_path + "." + std::to_string(getpid());
-    {
-      std::ofstream out(tmp);
-      out << source;
-      if (!out) BuildFailure("cannot write the generated source to " + c_path);
+  auto load = [&](std::string* why) {
+    auto lib = std::make_shared<Library>();
+    lib->handle = dlopen(so_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (lib->handle == nullptr) {
+      const char* err = dlerror();
+      *why = err ? err : "unknown error";
+      return std::shared_ptr<Library>();
     }
-    std::rename(tmp.c_str(), c_path.c_str());
-    const std::string tmp_so = so_path + "." + std::to_string(getpid());
+    return lib;
+  };
+  std::string why;
+  std::shared_ptr<Library> lib;
+  struct stat st;
+  if (cached == source && stat(so_path.c_str(), &st) == 0) lib = load(&why);
+  if (!lib) {  // not cached, or a cached library that does not load: build it
+    if (cached != source) {
+      const std::string tmp = Unique(c_path);
+      {
+        std::ofstream out(tmp);
+        out << source;
+        if (!out) BuildFailure("cannot write the generated source to " + c_path);
+      }
+      if (std::rename(tmp.c_str(), c_path.c_str()) != 0) {
+        BuildFailure("cannot write the generated source to " + c_path + ": " +
+                     std::strerror(errno));
+      }
+    }
+    const std::string tmp_so = Unique(so_path);
+    std::vector<std::string> compile = argv;
+    for (const char* arg : {"-shared", "-fPIC", "-o"}) compile.push_back(arg);
+    compile.push_back(tmp_so);
+    compile.push_back(c_path);
+    compile.push_back("-lm");
     std::string output;
-    int rc = Run(command + " -shared -fPIC -o '" + tmp_so + "' '" + c_path + "' -lm", &output);
+    int rc = Run(compile, &output);
     if (rc != 0) {
       std::remove(tmp_so.c_str());
       BuildFailure("the C compiler (" + command + ") failed with exit status " +
                    std::to_string(rc) + " on the generated source " + c_path + ":\n" +
                    output.substr(0, 4000));
     }
-    std::rename(tmp_so.c_str(), so_path.c_str());
-  }
-  auto lib = std::make_shared<Library>();
-  lib->handle = dlopen(so_path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (lib->handle == nullptr) {
-    const char* why = dlerror();
-    BuildFailure("cannot load " + so_path + " built from " + c_path + ": " +
-                 (why ? why : "unknown error"));
+    if (std::rename(tmp_so.c_str(), so_path.c_str()) != 0) {
+      BuildFailure("cannot put the library built from " + c_path +
+                   " in place: " + std::strerror(errno));
+    }
+    lib = load(&why);
+    if (!lib) BuildFailure("cannot load " + so_path + " built from " + c_path + ": " + why);
   }
   return Compiled{source, c_path, command, std::move(lib)};
 }
@@ -278,15 +367,22 @@ class Reader {
   std::string Next() {
     size_t colon = data_.find(':', pos_);
     if (colon == std::string::npos) Corrupt();
-    size_t n = std::stoull(data_.substr(pos_, colon - pos_));
+    size_t n = Number(data_.substr(pos_, colon - pos_));
     if (colon + 1 + n > data_.size()) Corrupt();
     std::string item = data_.substr(colon + 1, n);
     pos_ = colon + 1 + n;
     return item;
   }
-  size_t Count() { return std::stoull(Next()); }
+  size_t Count() { return Number(Next()); }
 
  private:
+  static size_t Number(const std::string& text) {
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+      Corrupt();
+    }
+    return std::stoull(text);
+  }
   [[noreturn]] static void Corrupt() {
     throw tvm::ffi::Error("ValueError", "tvm-extend: a saved C backend module is corrupt", "");
   }
@@ -308,6 +404,7 @@ inline tvm::ffi::Module LoadCModule(const std::string& kind, const tvm::ffi::Byt
   std::vector<CKernel> kernels(in.Count());
   for (CKernel& k : kernels) {
     k.name = in.Next();
+    k.symbol = in.Next();
     std::string params = in.Next();
     k.params.assign(params.begin(), params.end());
     k.counters.resize(in.Count());

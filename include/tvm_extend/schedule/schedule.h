@@ -64,6 +64,9 @@ TVM_EXTEND_SCHEDULE_FN(ScheduleGet, ObjectRef(ScheduleRef, ObjectRef));
 TVM_EXTEND_SCHEDULE_FN(ScheduleGetSBlock, SBlockRV(ScheduleRef, String, Optional<String>));
 TVM_EXTEND_SCHEDULE_FN(ScheduleGetLoops, Array<ObjectRef>(ScheduleRef, SBlockRV));
 TVM_EXTEND_SCHEDULE_FN(ScheduleGetChildBlocks, Array<ObjectRef>(ScheduleRef, ObjectRef));
+TVM_EXTEND_SCHEDULE_FN(ScheduleGetProducers, Array<ObjectRef>(ScheduleRef, SBlockRV));
+TVM_EXTEND_SCHEDULE_FN(ScheduleGetConsumers, Array<ObjectRef>(ScheduleRef, SBlockRV));
+TVM_EXTEND_SCHEDULE_FN(GetSBlockRealize, ObjectRef(ScheduleRef, SBlockRV));
 TVM_EXTEND_SCHEDULE_FN(ScheduleSplit,
                        Array<ObjectRef>(ScheduleRef, LoopRV, Array<ObjectRef>, bool, bool));
 TVM_EXTEND_SCHEDULE_FN(ScheduleReorder, void(ScheduleRef, Array<ObjectRef>));
@@ -124,6 +127,16 @@ class Schedule {
   std::vector<LoopRV> GetLoops(const SBlockRV& block) const {
     return Loops(detail::ScheduleGetLoops(sch_, block));
   }
+  std::vector<SBlockRV> GetProducers(const SBlockRV& block) const {
+    return Blocks(detail::ScheduleGetProducers(sch_, block));
+  }
+  std::vector<SBlockRV> GetConsumers(const SBlockRV& block) const {
+    return Blocks(detail::ScheduleGetConsumers(sch_, block));
+  }
+  /*! \brief The s_tir.SBlockRealize of a block: its iterator bindings and predicate. */
+  tvm::ffi::ObjectRef GetSBlockRealize(const SBlockRV& block) const {
+    return detail::GetSBlockRealize(sch_, block);
+  }
   std::vector<SBlockRV> GetChildBlocks(const ir::NodeRef& block_or_loop) const {
     std::vector<SBlockRV> out;
     for (const auto& b : detail::ScheduleGetChildBlocks(sch_, block_or_loop)) out.emplace_back(b);
@@ -142,8 +155,10 @@ class Schedule {
   void Parallel(const LoopRV& loop) const { detail::ScheduleParallel(sch_, loop); }
   void Vectorize(const LoopRV& loop) const { detail::ScheduleVectorize(sch_, loop); }
   void Unroll(const LoopRV& loop) const { detail::ScheduleUnroll(sch_, loop); }
-  SBlockRV CacheRead(const SBlockRV& block, int64_t index, const std::string& scope) const {
-    return detail::ScheduleCacheRead(sch_, block, index, scope, {});
+  /*! \brief A copy of a read buffer; only `consumers` read it (all readers if empty). */
+  SBlockRV CacheRead(const SBlockRV& block, int64_t index, const std::string& scope,
+                     const std::vector<SBlockRV>& consumers = {}) const {
+    return detail::ScheduleCacheRead(sch_, block, index, scope, Array(consumers));
   }
   SBlockRV CacheWrite(const SBlockRV& block, int64_t index, const std::string& scope) const {
     return detail::ScheduleCacheWrite(sch_, block, index, scope, {});
@@ -183,6 +198,11 @@ class Schedule {
   static tvm::ffi::Array<tvm::ffi::ObjectRef> Array(const std::vector<T>& items) {
     tvm::ffi::Array<tvm::ffi::ObjectRef> out;
     for (const T& item : items) out.push_back(item);
+    return out;
+  }
+  static std::vector<SBlockRV> Blocks(const tvm::ffi::Array<tvm::ffi::ObjectRef>& rvs) {
+    std::vector<SBlockRV> out;
+    for (const auto& rv : rvs) out.emplace_back(rv);
     return out;
   }
   static std::vector<LoopRV> Loops(const tvm::ffi::Array<tvm::ffi::ObjectRef>& rvs) {
