@@ -402,3 +402,19 @@ def test_threads_compiling_one_kernel_at_once_share_the_cache(tmp_path):
         A, Out = tensors(np.arange(32, dtype="int32"), np.zeros(32, "int32"))
         lib["integer_ops"](A, Out)
         assert Out.numpy()[3] == 1 * 7 + 3 + 1
+
+
+@T.prim_func
+def scratch_per_iteration(A: T.Buffer((100,), "float32"), B: T.Buffer((100,), "float32")):
+    for i in range(100):
+        tmp = T.alloc_buffer((i + 1,), "float32")
+        tmp[i] = A[i] * T.float32(2)
+        B[i] = tmp[i]
+
+
+def test_allocations_are_freed_at_the_end_of_their_scope(cache):
+    lib = tvm.compile(scratch_per_iteration, target=project_b.target(cache=cache))
+    A, Out = tensors(np.arange(100, dtype="float32"), np.zeros(100, "float32"))
+    lib["scratch_per_iteration"](A, Out)  # more iterations than the pool holds allocations
+    np.testing.assert_array_equal(Out.numpy(), 2 * np.arange(100, dtype="float32"))
+    assert "tvmx_free(tvmx_pool, tmp)" in project_b.source_of(lib)
