@@ -418,3 +418,13 @@ def test_allocations_are_freed_at_the_end_of_their_scope(cache):
     lib["scratch_per_iteration"](A, Out)  # more iterations than the pool holds allocations
     np.testing.assert_array_equal(Out.numpy(), 2 * np.arange(100, dtype="float32"))
     assert "tvmx_free(tvmx_pool, tmp)" in project_b.source_of(lib)
+
+
+def test_a_missing_compiler_and_a_corrupt_saved_module_are_reported():
+    with pytest.raises(RuntimeError, match="cannot run '/no/such/cc'"):
+        tvm.compile(row_max, target=project_b.target(cc="/no/such/cc"))
+    load = tvm.get_global_func("ffi.Module.load_from_bytes.project_b.counting_c")
+    with pytest.raises(ValueError, match="saved C backend module is corrupt"):
+        load(b"12:not enough")
+    with pytest.raises(ValueError, match="saved C backend module is corrupt"):
+        load(b"x:")
