@@ -74,6 +74,28 @@ def target(
     return tvm.target.Target(config)
 
 
+def modules(lib, name: str) -> list:
+    """The runtime modules of backend ``name`` in ``lib`` (what tvm.compile returned, or a
+    runtime Module) and everything it imports."""
+    found, stack = [], [lib.mod if isinstance(lib, tvm.runtime.Executable) else lib]
+    while stack:
+        module = stack.pop()
+        if module.kind == name:
+            found.append(module)
+        stack.extend(module.imports)
+    return found
+
+
+def counters(lib, name: str) -> dict:
+    """{kernel: {counter: value}} of the modules of backend ``name`` in ``lib``, for backends
+    built on the kit's C module (<tvm_extend/backend/c_module.h>)."""
+    out = {}
+    for module in modules(lib, name):
+        for kernel, values in module.get_function("tvm_extend.counters")().items():
+            out[str(kernel)] = {str(k): int(v) for k, v in values.items()}
+    return out
+
+
 def _served_kinds() -> set[str]:
     return {b.target_kind for b in list_backends()}
 

@@ -263,15 +263,7 @@ def target(host="llvm", **options):
 
 def counters(lib) -> dict:
     """The counters of the kernels that {name}.c compiled into ``lib``."""
-    out = {{}}
-    stack = [lib.mod if hasattr(lib, "jit") else lib]
-    while stack:
-        module = stack.pop()
-        if module.kind == "{name}.c":
-            for kernel, values in module.get_function("tvm_extend.counters")().items():
-                out[str(kernel)] = {{str(k): int(v) for k, v in values.items()}}
-        stack.extend(module.imports)
-    return out
+    return tvm_extend.backend.counters(lib, "{name}.c")
 '''
 
 INIT_PY = '''\

@@ -169,10 +169,8 @@ tvm::ffi::ObjectRef PanelMap(int64_t tile, bool columns) {
   Var y = make_var("y", PrimType::Make(DLDataType{kDLInt, 32, 1}), {});
   Var outer = columns ? y : x;
   Var inner = columns ? x : y;
-  return tvm_extend::schedule::detail::make_index_map(
-      tvm::ffi::Array<tvm::ffi::ObjectRef>{x, y},
-      tvm::ffi::Array<tvm::ffi::ObjectRef>{floordiv(outer, tile), inner, floormod(outer, tile)},
-      std::nullopt);
+  return tvm_extend::schedule::MakeIndexMap({x, y},
+                                            {floordiv(outer, tile), inner, floormod(outer, tile)});
 }
 
 // The block that produces `buffer` for `block`.
@@ -296,9 +294,6 @@ tvm::ffi::String CheckMatmul(tvm::ffi::ObjectRef sch_ref, tvm::ffi::Any block) {
   return Check(sch, BlockOf(sch, block), &mm);
 }
 
-GlobalFunction<void(tvm_extend::schedule::ScheduleRef, tvm::ffi::String)> work_on{
-    "s_tir.schedule.ScheduleWorkOn"};
-
 // The rule: the primitive on every matmul block of function `func_name`; returns their names.
 tvm::ffi::Array<tvm::ffi::String> ApplyRule(const Schedule& sch, const Params& p) {
   tvm::ffi::Array<tvm::ffi::String> done;
@@ -315,8 +310,8 @@ tvm::ffi::Array<tvm::ffi::String> ApplyRule(const Schedule& sch, const Params& p
     }
   }
   for (const SBlockRV& rv : todo) {
-    Matmul mm;
-    Check(sch, rv, &mm);
+    Matmul mm;  // checked again: scheduling an earlier block may have changed this one's reads
+    if (!Check(sch, rv, &mm).empty()) continue;
     try {
       tvm_extend::schedule::Atomically(sch, [&](const Schedule& s) { Apply(s, rv, mm, p); });
       done.push_back(mm.name);
@@ -340,7 +335,7 @@ tvm::ffi::Array<tvm::ffi::String> ApplyRules(tvm::ffi::ObjectRef sch_ref,
   }
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
-    work_on(sch.ref(), name);
+    sch.WorkOn(name);
     if (!sch.HasBlock("root")) continue;
     for (const tvm::ffi::String& block : ApplyRule(sch, ForTarget(target))) {
       done.push_back(name + "/" + std::string(block));
@@ -386,7 +381,7 @@ tvm::ffi::ObjectRef AutoSchedule() {
           name = GlobalVar(gv.cast<tvm::ffi::ObjectRef>()).name_hint();
         }
         Schedule sch = Schedule::Traced(mod);
-        work_on(sch.ref(), name);
+        sch.WorkOn(name);
         if (!sch.HasBlock("root")) return func;
         if (ApplyRule(sch, ForTarget(*target)).empty()) return func;
         return module_lookup(sch.mod(), name);

@@ -67,6 +67,7 @@ TVM_EXTEND_SCHEDULE_FN(ScheduleGetChildBlocks, Array<ObjectRef>(ScheduleRef, Obj
 TVM_EXTEND_SCHEDULE_FN(ScheduleGetProducers, Array<ObjectRef>(ScheduleRef, SBlockRV));
 TVM_EXTEND_SCHEDULE_FN(ScheduleGetConsumers, Array<ObjectRef>(ScheduleRef, SBlockRV));
 TVM_EXTEND_SCHEDULE_FN(GetSBlockRealize, ObjectRef(ScheduleRef, SBlockRV));
+TVM_EXTEND_SCHEDULE_FN(ScheduleWorkOn, void(ScheduleRef, String));
 TVM_EXTEND_SCHEDULE_FN(ScheduleSplit,
                        Array<ObjectRef>(ScheduleRef, LoopRV, Array<ObjectRef>, bool, bool));
 TVM_EXTEND_SCHEDULE_FN(ScheduleReorder, void(ScheduleRef, Array<ObjectRef>));
@@ -113,6 +114,8 @@ class Schedule {
    * \brief Whether the function worked on has a block `name`. (TVM's own HasBlock looks at the
    *        whole module and answers false when it has several functions.)
    */
+  /*! \brief Work on function `name` of the module (what GetSBlock and HasBlock look at). */
+  void WorkOn(const std::string& name) const { detail::ScheduleWorkOn(sch_, name); }
   bool HasBlock(const std::string& name) const {
     try {
       GetSBlock(name);
@@ -213,6 +216,16 @@ class Schedule {
 
   ScheduleRef sch_;
 };
+
+/*!
+ * \brief An index map for TransformLayout: `inputs` (new ir.Var) to `outputs` (expressions of
+ *        them), e.g. (i, k) -> (i // 8, k, i % 8).
+ */
+inline tvm::ffi::ObjectRef MakeIndexMap(const std::vector<tvm::ffi::ObjectRef>& inputs,
+                                        const std::vector<tvm::ffi::ObjectRef>& outputs) {
+  return detail::make_index_map(tvm::ffi::Array<tvm::ffi::ObjectRef>(inputs),
+                                tvm::ffi::Array<tvm::ffi::ObjectRef>(outputs), std::nullopt);
+}
 
 /*!
  * \brief Run `steps(schedule)` all or nothing: first on a copy, so that an error (a legality

@@ -35,41 +35,29 @@ def target(host="llvm", **options) -> tvm.target.Target:
     return tvm_extend.backend.target(BACKEND, host=host, **options)
 
 
-def _modules(lib):
-    mod = lib.mod if hasattr(lib, "mod") and not isinstance(lib, tvm.runtime.Module) else lib
-    stack = [mod]
-    while stack:
-        m = stack.pop()
-        if m.kind == BACKEND:
-            yield m
-        stack.extend(m.imports)
-
-
 def profile(lib) -> dict:
     """Load and store counts per kernel and buffer of a module compiled with project_b's
     backend: {kernel: {buffer: {"loads": n, "stores": n}}}."""
-    modules = list(_modules(lib))
-    if not modules:
+    if not tvm_extend.backend.modules(lib, BACKEND):
         raise ValueError("this module has no kernel compiled by project_b's backend")
     out = {}
-    for m in modules:
-        for kernel, counters in m.get_function("tvm_extend.counters")().items():
-            per_buffer = out.setdefault(str(kernel), {})
-            for name, value in counters.items():  # "<buffer>.loads" / "<buffer>.stores"
-                buffer, what = str(name).rsplit(".", 1)
-                per_buffer.setdefault(buffer, {"loads": 0, "stores": 0})[what] = int(value)
+    for kernel, counters in tvm_extend.backend.counters(lib, BACKEND).items():
+        per_buffer = out.setdefault(kernel, {})
+        for name, value in counters.items():  # "<buffer>.loads" / "<buffer>.stores"
+            buffer, what = name.rsplit(".", 1)
+            per_buffer.setdefault(buffer, {"loads": 0, "stores": 0})[what] = value
     return out
 
 
 def reset_profile(lib) -> None:
     """Set every counter of the module back to zero."""
-    for m in _modules(lib):
+    for m in tvm_extend.backend.modules(lib, BACKEND):
         m.get_function("tvm_extend.reset_counters")()
 
 
 def source_of(lib) -> str:
     """The generated C source of the module's kernels."""
-    return "\n".join(m.inspect_source() for m in _modules(lib))
+    return "\n".join(m.inspect_source() for m in tvm_extend.backend.modules(lib, BACKEND))
 
 
 if "project_b" not in pipeline.contributors("default"):
