@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -207,9 +206,6 @@ def load_inline(
     return InlineExtension(load_extension(str(library)), build_dir, cached)
 
 
-_reload_count = [0]
-
-
 def reload_extension(name: str, path: str | os.PathLike | None = None) -> Extension:
     """Replace loaded extension ``name`` by a new build of its library, in this process.
 
@@ -219,31 +215,18 @@ def reload_extension(name: str, path: str | os.PathLike | None = None) -> Extens
     new pass instances use the new code; if the new build is refused, the old one stays.
 
     What was made by the old code stays valid and keeps running the old code: functions
-    fetched before the reload, pass objects, and objects they created. The old library is never
-    unmapped, so no call can dangle.
+    fetched before the reload, pass objects, and objects they created. The old copy is never
+    unmapped, so no call can dangle; its code pages are released (read again if old code runs),
+    so what each reload keeps resident is bounded (bench/reload_memory.py, docs/loader.md).
     """
     current = [e for e in list_extensions() if e.name == name and e.active]
     if not current:
         raise ExtensionLoadError(f"cannot reload extension '{name}': it is not loaded")
-    source = Path(path) if path is not None else Path(_first_path(name, current[0].path))
+    # The record names the user's file, also after earlier reloads (never a private copy).
+    source = Path(path) if path is not None else Path(current[0].path)
     if not source.is_file():
         raise ExtensionLoadError(f"cannot reload extension '{name}': no such file '{source}'")
-    _reload_count[0] += 1
-    shadow_dir = Path(tempfile.mkdtemp(prefix="tvm_extend_reload_"))
-    shadow = shadow_dir / f"lib{name}.reload{_reload_count[0]}.so"
-    shutil.copy2(source, shadow)
-    try:
-        record = _core.call("ReloadExtension", name, str(shadow))
-    finally:
-        # A mapped library stays valid after its file is removed; leave nothing behind.
-        shutil.rmtree(shadow_dir, ignore_errors=True)
-    ext = _loaded(Extension._from_record(record))
-    _first_paths.setdefault(name, str(source))
-    return ext
-
-
-_first_paths: dict[str, str] = {}
-
-
-def _first_path(name: str, current_path: str) -> str:
-    return _first_paths.get(name, current_path)
+    # The loader waits for a file still being written (bounded), maps a private copy of it
+    # (a library cannot be mapped twice from one path), and names this file in its errors.
+    record = _core.call("ReloadExtension", name, str(source.resolve()))
+    return _loaded(Extension._from_record(record))

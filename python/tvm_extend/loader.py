@@ -108,6 +108,14 @@ def load_extension(path_or_package: str | os.PathLike) -> Extension:
     return _loaded(Extension._from_record(_core.call("LoadExtension", os.path.abspath(path))))
 
 
+def inspect_library(path: str | os.PathLike) -> dict:
+    """Check a library file the way the loader does before running any of its code: settled,
+    a complete ELF shared library for this machine, with the tvm-extend entry point. Raises
+    :class:`ExtensionLoadError` saying what is wrong; returns ``{"path", "size",
+    "registers_globals_itself"}``. Nothing of the file runs."""
+    return dict(_core.call("InspectLibrary", os.path.abspath(os.fspath(path))))
+
+
 def _loaded(ext: Extension) -> Extension:
     if ext.backends:
         from . import backend

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "library_file.h"
+
 namespace tvm_extend {
 namespace {
 
@@ -86,6 +88,16 @@ std::vector<std::pair<const char*, Function>> CoreFunctions() {
                                         return out;
                                       },
                                       "tvm_extend.ListBackends")},
+      {"tvm_extend.InspectLibrary",
+       Function::FromTyped(
+           [](String path) {
+             library_file::Inspected file = library_file::Inspect(path, path);
+             return Map<String, Any>{
+                 {"path", String(file.path)},
+                 {"size", static_cast<int64_t>(file.identity.size)},
+                 {"registers_globals_itself", file.registers_globals_itself}};
+           },
+           "tvm_extend.InspectLibrary")},
       {"tvm_extend.DescribeGlobalOwner",
        Function::FromTyped([](String name) { return String(DescribeGlobalOwner(name)); },
                            "tvm_extend.DescribeGlobalOwner")},

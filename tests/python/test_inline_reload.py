@@ -234,3 +234,62 @@ def test_reload_and_inline_refuse_bad_input(tmp_path):
         tvm_extend.reload_extension("hot", tmp_path / "missing.so")
     with pytest.raises(ValueError, match="cannot name an extension"):
         tvm_extend.load_inline("Not-A-Name", "int64_t f() { return 1; }", functions=["f"])
+
+
+def _write_slowly(data: bytes, path, chunks: int, pause: float) -> None:
+    """Write `data` to `path` in `chunks` pieces, as a linker does, pausing between them."""
+    step = len(data) // chunks + 1
+    with open(path, "wb") as out:
+        for i in range(0, len(data), step):
+            out.write(data[i : i + step])
+            out.flush()
+            time.sleep(pause)
+
+
+def test_reload_while_the_file_is_being_written(tmp_path):
+    """A hot reload during a build: a file still being written is waited for (a few seconds at
+    most) or refused, a cut-off one is refused as incomplete, and the running version stays."""
+    import threading
+
+    library = build_hot(tmp_path / "v1", 1)
+    new_build = build_hot(tmp_path / "v2", 2).read_bytes()
+    target = tmp_path / "libhot.so"
+    shutil.copy(library, target)
+    if tvm.get_global_func("hot.value", allow_missing=True) is not None:
+        tvm_extend.unload_extension("hot")
+    os.utime(target, (1_000_000_000, 1_000_000_000))
+    tvm_extend.load_extension(str(target))
+    old_value = tvm.get_global_func("hot.value")
+
+    # 1. Written for about a second: the reload waits for the file to settle and gets v2.
+    target.unlink()
+    writer = threading.Thread(target=_write_slowly, args=(new_build, target, 10, 0.1))
+    writer.start()
+    time.sleep(0.05)
+    try:
+        assert tvm_extend.reload_extension("hot", target).version == "2.0"
+    finally:
+        writer.join()
+    assert tvm.get_global_func("hot.value")() == 2 and old_value() == 1
+
+    # 2. Still changing after the loader's limit: refused, saying so; v2 stays.
+    writer = threading.Thread(target=_write_slowly, args=(new_build, target, 80, 0.1))
+    writer.start()
+    time.sleep(0.05)
+    try:
+        with pytest.raises(tvm_extend.ExtensionLoadError, match="still being written") as info:
+            tvm_extend.reload_extension("hot", target)
+        assert str(target) in str(info.value)  # the user's file, not a temporary copy
+    finally:
+        writer.join()
+    assert tvm.get_global_func("hot.value")() == 2
+
+    # 3. Cut off (the build died): refused as incomplete, naming the user's file; v2 stays.
+    target.write_bytes(new_build[: len(new_build) // 3])
+    os.utime(target, (1_000_000_000, 1_000_000_000))
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="incomplete") as info:
+        tvm_extend.reload_extension("hot", target)
+    assert str(target) in str(info.value) and "/tmp/lib" not in str(info.value).replace(
+        str(target), ""
+    )
+    assert tvm.get_global_func("hot.value")() == 2

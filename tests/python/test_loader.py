@@ -238,14 +238,14 @@ def test_plain_static_registration_kills_the_process_but_ours_does_not(test_exte
 
 
 def test_registration_failing_midway_rolls_back(test_extensions):
-    """The factory of racy.b registers racy.c behind the loader's back, so registering racy.c
-    fails after racy.a and racy.b were set: both must be removed again."""
+    """The factory of racy.b registers racy.c behind the loader's back: the load is refused,
+    racy.c is removed again, and nothing of the extension stays registered."""
     with pytest.raises(tvm_extend.ExtensionLoadError) as info:
         tvm_extend.load_extension(lib(test_extensions, "racy"))
     message = str(info.value)
-    assert "registering 'racy.c' failed" in message
-    assert "The 2 name(s) registered before it were put back as they were" in message
-    assert not registered("racy.a") and not registered("racy.b")
+    assert "its registration factories registered global names themselves" in message
+    assert "'racy.c' (new)" in message and "put back as they were" in message
+    assert not registered("racy.a") and not registered("racy.b") and not registered("racy.c")
     assert "racy" not in {e.name for e in tvm_extend.list_extensions()}
 
 
@@ -266,7 +266,8 @@ def test_non_std_exceptions_do_not_kill_the_process(test_extensions):
     x = tvm.tirx.Var("x", "int32")
     mod = tvm.IRModule({"main": tvm.tirx.PrimFunc([x], tvm.tirx.Evaluate(x))})
     with pytest.raises(
-        RuntimeError, match="pass odd_throws.transform.ThrowsInt failed: an exception that is"
+        RuntimeError,
+        match="pass odd_throws.transform.ThrowsInt failed: .*not a std::exception",
     ):
         ext["transform.ThrowsInt"]()(mod)
 
@@ -295,14 +296,17 @@ def test_directory_is_not_a_library(tmp_path):
         tvm_extend.load_extension(".")
 
 
-def test_rebuilt_library_at_a_loaded_path_is_refused(test_extensions, tmp_path):
-    path, _ = load_private_dup(test_extensions, tmp_path, "libswap.so")
+def test_rebuilt_library_at_a_loaded_path_loads_from_a_copy(test_extensions, tmp_path):
+    path, old = load_private_dup(test_extensions, tmp_path, "libswap.so")
     tvm_extend.unload_extension("dup")
-    # Another library now sits at the same path: dlopen would return the old code.
+    # Another build now sits at the same path: dlopen would return the old code, so the loader
+    # maps a private copy of the new file, and names the user's file.
     path.unlink()
-    shutil.copy(lib(test_extensions, "ext_b"), path)
-    with pytest.raises(tvm_extend.ExtensionLoadError, match="rebuilt after extension 'dup'"):
-        tvm_extend.load_extension(str(path))
+    shutil.copy(lib(test_extensions, "dup_one"), path)
+    new = tvm_extend.load_extension(str(path))
+    assert new.active and new.path == old.path == str(path.resolve())
+    assert tvm.get_global_func("dup.f")() == 1
+    tvm_extend.unload_extension("dup")
 
 
 def test_unload_leaves_a_name_someone_else_took_over(test_extensions, tmp_path):
@@ -314,3 +318,70 @@ def test_unload_leaves_a_name_someone_else_took_over(test_extensions, tmp_path):
         assert tvm.get_global_func("dup.f")() == "python"
     finally:
         tvm_ffi.remove_global_func("dup.f")
+
+
+# --- The loader as a transaction: files inspected before they run, code behind its back undone.
+
+
+def _patched_copy(test_extensions, tmp_path, name, patch):
+    data = bytearray((test_extensions / "libext_b.so").read_bytes())
+    patch(data)
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    os.utime(path, (1_000_000_000, 1_000_000_000))  # long settled
+    return str(path)
+
+
+def test_truncated_library_is_refused_without_mapping(test_extensions, tmp_path):
+    path = _patched_copy(test_extensions, tmp_path, "libhalf.so", lambda d: d.__delitem__(
+        slice(len(d) // 2, None)))
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="past the end of the file.*incomplete"):
+        tvm_extend.load_extension(path)
+
+
+def test_library_for_another_machine_is_named(test_extensions, tmp_path):
+    def to_aarch64(data):
+        data[18:20] = (183).to_bytes(2, "little")  # e_machine = EM_AARCH64
+
+    path = _patched_copy(test_extensions, tmp_path, "libarm.so", to_aarch64)
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="built for AArch64.*this machine is x86-64"):
+        tvm_extend.load_extension(path)
+
+
+def test_plain_library_registering_itself_is_never_mapped(test_extensions):
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="registers global functions itself"):
+        tvm_extend.load_extension(lib(test_extensions, "plain_fresh"))
+    assert not registered("plain_fresh.f")
+
+
+def test_static_initializer_registering_behind_the_loader_is_undone(test_extensions):
+    with pytest.raises(tvm_extend.ExtensionLoadError) as info:
+        tvm_extend.load_extension(lib(test_extensions, "stray_static"))
+    assert "its static initializers registered global names themselves" in str(info.value)
+    assert "'stray_static.unchecked' (new)" in str(info.value)
+    assert not registered("stray_static.unchecked") and not registered("stray_static.checked")
+
+
+def test_listing_from_a_factory_during_load_is_answered(test_extensions):
+    ext = tvm_extend.load_extension(lib(test_extensions, "reenter_list"))
+    assert ext["seen"]() >= 1  # what ListExtensions returned while the load was running
+
+
+def test_loading_from_a_factory_during_load_is_an_error(test_extensions):
+    with pytest.raises(tvm_extend.ExtensionLoadError, match="while the loader is busy to load"):
+        tvm_extend.load_extension(lib(test_extensions, "reenter_load"))
+    assert not registered("reenter_load.seen")
+    tvm_extend.list_extensions()  # the loader is free again
+
+
+def test_registered_functions_are_guarded_and_named(test_extensions):
+    ext = tvm_extend.load_extension(lib(test_extensions, "odd_throws"))
+    with pytest.raises(RuntimeError, match="function odd_throws.throw_int failed: .*not a std"):
+        ext["throw_int"](1)
+    with pytest.raises(
+        RuntimeError,
+        match=r"function odd_throws.throw_std failed: index 7 is out of range \(std::out_of_range\)",
+    ):
+        ext["throw_std"](7)
+    with pytest.raises(TypeError, match="odd_throws.throw_std"):
+        ext["throw_std"]("seven")

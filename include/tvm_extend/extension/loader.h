@@ -6,13 +6,25 @@
  * reaches the same loader through the `tvm_extend.*` global functions, so C++ and Python
  * share one table of loaded extensions per process.
  *
- * Threading: every function here may be called from any thread; loads are serialized.
- * Errors: tvm::ffi::Error with one of the kinds below; the process state is unchanged.
- *  - "ExtensionLoadError": missing file, not a library, no entry point, unknown record layout,
- *    an extension of the same name from another file, a factory that threw.
+ * Each load, reload and unload is one transaction (docs/loader.md): the file is inspected
+ * before any of its code runs (complete, an ELF library for this machine, with the entry point;
+ * its static initializers are run first in a forked probe process), then versions and every
+ * name are checked and all problems reported at once, then the extension's factories run, and
+ * only then is anything registered, all or nothing. Names the library's own code registers
+ * behind the loader's back are put back and the library refused. Every registered function is
+ * guarded: whatever it throws comes back as a tvm::ffi::Error naming it.
+ *
+ * Threading: every function here may be called from any thread; transactions are serialized.
+ * Code of an extension being loaded may list extensions and ask owners; a load, reload or
+ * unload from there is refused with an error (never a deadlock).
+ * Errors: tvm::ffi::Error with one of the kinds of <tvm_extend/extension/errors.h>; the
+ * process state is unchanged.
+ *  - "ExtensionLoadError": missing, incomplete (still being written), foreign or non-library
+ *    file, no entry point, unknown record layout, a static initializer that aborts, throws or
+ *    registers names itself, a factory that threw, a call into the loader from inside a load.
  *  - "ExtensionVersionError": built against another TVM or tvm-ffi (both versions named).
  *  - "DuplicateRegistrationError": a name that TVM or another extension already owns (both
- *    owners named), or a name outside the extension's prefix.
+ *    owners named), or an extension of the same name from another file.
  */
 #ifndef TVM_EXTEND_EXTENSION_LOADER_H_
 #define TVM_EXTEND_EXTENSION_LOADER_H_
@@ -63,8 +75,11 @@ TVM_EXTEND_CORE_API ExtensionRecord LoadExtension(const std::string& path);
  *        the new library is checked and its functions created first; then its names replace
  *        the old ones in one step, names the new build dropped are removed, and on any failure
  *        the old functions stay registered. The old library stays mapped, so functions fetched
- *        and pass objects made before the reload keep running the old code.
- * \param path Must differ from every path already loaded (copy a rebuilt file first).
+ *        and pass objects made before the reload keep running the old code; its code pages are
+ *        released (read again from its private copy if old code runs).
+ * \param path The new build; empty for the file the extension was loaded from. It may be the
+ *        same path, rebuilt in place: the loader waits (a few seconds at most) while the file is
+ *        still being written, maps a private copy of it, and names `path` in its errors.
  */
 TVM_EXTEND_CORE_API ExtensionRecord ReloadExtension(const std::string& name,
                                                     const std::string& path);

@@ -15,8 +15,8 @@
 #include <tvm/ffi/rvalue_ref.h>
 #include <tvm/ffi/string.h>
 #include <tvm_extend/abi/global.h>
+#include <tvm_extend/extension/errors.h>
 
-#include <exception>
 #include <string>
 #include <utility>
 
@@ -52,21 +52,11 @@ tvm::ffi::ObjectRef MakePrimFuncPass(std::string name, Body body, int opt_level,
                    tvm::ffi::ObjectRef ctx) -> tvm::ffi::ObjectRef {
         tvm::ffi::ObjectRef owned = *std::move(func);
         const int32_t expected_type = owned->type_index();
-        tvm::ffi::ObjectRef result;
-        try {
-          result = body(std::move(owned), std::move(mod), std::move(ctx));
-        } catch (const tvm::ffi::Error& err) {
-          throw tvm::ffi::Error(err.kind(), "pass " + name + " failed: " + err.message(),
-                                err.backtrace());
-        } catch (const std::exception& err) {
-          throw tvm::ffi::Error("RuntimeError", "pass " + name + " failed: " + err.what(), "");
-        } catch (...) {
-          throw tvm::ffi::Error(
-              "RuntimeError", "pass " + name + " failed: an exception that is not a std::exception",
-              "");
-        }
+        tvm::ffi::ObjectRef result = Guarded("pass " + name + " failed: ", [&] {
+          return body(std::move(owned), std::move(mod), std::move(ctx));
+        });
         if (!result.defined() || result->type_index() != expected_type) {
-          throw tvm::ffi::Error("TypeError",
+          throw tvm::ffi::Error(error_kind::kType,
                                 "pass " + name + " returned " +
                                     (result.defined() ? result->GetTypeKey() : "None") +
                                     "; a PrimFunc pass must return a tirx.PrimFunc",
