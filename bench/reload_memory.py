@@ -45,12 +45,12 @@ def writable_kib() -> float:
     path = tvm_extend.find_extension_library("my_custom_pass")
     with open(path, "rb") as f:
         data = f.read()
-    phoff, = struct.unpack_from("<Q", data, 0x20)
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
     phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
     total = 0
     for i in range(phnum):
         p_type, p_flags = struct.unpack_from("<II", data, phoff + i * phentsize)
-        p_memsz, = struct.unpack_from("<Q", data, phoff + i * phentsize + 0x28)
+        (p_memsz,) = struct.unpack_from("<Q", data, phoff + i * phentsize + 0x28)
         if p_type == 1 and p_flags & 2:
             total += p_memsz
     return total / 1024

@@ -4,6 +4,7 @@ import build_time
 import import_time
 import load_time
 import matmul
+import reload_memory
 
 if __name__ == "__main__":
     print("== build_time ==")
@@ -12,5 +13,7 @@ if __name__ == "__main__":
     load_time.main()
     print("== import_time ==")
     import_time.main()
+    print("== reload_memory ==")
+    reload_memory.main()
     print("== matmul ==")
     matmul.main()

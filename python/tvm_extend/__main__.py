@@ -45,6 +45,11 @@ def cmd_new(args) -> int:
     except (ValueError, FileExistsError) as err:
         print(f"tvm-extend new: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a folder that cannot be written, a path too long, ...
+        print(
+            f"tvm-extend new: cannot write {err.filename or dest}: {err.strerror}", file=sys.stderr
+        )
+        return 2
     print(f"wrote {len(written)} files into {dest}/:")
     for path in written:
         print(f"  {path.relative_to(dest)}")

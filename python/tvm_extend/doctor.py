@@ -1,10 +1,18 @@
-"""``tvm-extend doctor``: report TVM, tvm-ffi, tvm-extend and every installed extension, state
-each problem with its fix, and exit non-zero when there is one."""
+"""``tvm-extend doctor``: report TVM, tvm-ffi, tvm-extend, the build tools and every installed
+extension, state each problem with its fix, and exit non-zero when there is one."""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import shutil
+import subprocess
 from importlib.metadata import PackageNotFoundError, entry_points, version
+
+# TVM_EXTEND_ENTRY_SYMBOL of include/tvm_extend/extension/abi.h: what every extension exports.
+ENTRY_SYMBOL = "TVMExtendExtensionEntry_v1"
+MIN_CMAKE = (3, 18)  # cmake_minimum_required of the kit's CMake package
 
 FIXES = {
     "ExtensionVersionError": "rebuild it against the running TVM: "
@@ -25,6 +33,109 @@ def _dist_version(name: str) -> str:
         return "not installed"
 
 
+def _version_line(cmd: list[str]) -> tuple[str | None, str]:
+    """Run ``cmd`` (a ``--version`` query): (first line of its output, "") or (None, why not)."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as err:
+        return None, f"{type(err).__name__}: {err}"
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
+        return None, f"exit status {done.returncode} {tail[0]}".strip()
+    return ((done.stdout or done.stderr).strip().splitlines() or [""])[0], ""
+
+
+def _python_package_tool(package: str, tool: str) -> str | None:
+    """The ``tool`` program the pip package ``package`` ships (``cmake``, ``ninja``), if any."""
+    from .scaffold import installed_module
+
+    folder = installed_module(package)
+    exe = os.path.join(folder, "data", "bin", tool) if folder else ""
+    return exe if exe and os.access(exe, os.X_OK) else None
+
+
+def check_compiler() -> tuple[str, str | None]:
+    """(report line, problem or None) for the C++ compiler CMake would pick."""
+    cxx = os.environ.get("CXX", "").strip()
+    if cxx:
+        words = shlex.split(cxx)
+        exe = shutil.which(words[0])
+        if exe is None:
+            return f"C++        CXX={cxx}: not found", (
+                f"C++ compiler: CXX={cxx} names no program on PATH. Fix: set CXX to an "
+                "installed C++ compiler (g++, clang++), or unset it"
+            )
+        cmd = [exe, *words[1:], "--version"]
+    else:
+        exe = next(filter(None, map(shutil.which, ("c++", "g++", "clang++"))), None)
+        if exe is None:
+            return "C++        none found", (
+                "C++ compiler: none found (CXX is unset and none of c++, g++, clang++ is on "
+                "PATH). Fix: install one (apt-get install g++), or set CXX to one"
+            )
+        cmd = [exe, "--version"]
+    line, why = _version_line(cmd)
+    if line is None:
+        return f"C++        {exe}: does not run", (
+            f"C++ compiler: {exe} does not run ({why}). Fix: reinstall it, or set CXX to "
+            "another C++ compiler"
+        )
+    return f"C++        {line} ({exe})", None
+
+
+def check_cmake() -> tuple[str, str | None]:
+    exe = shutil.which("cmake") or _python_package_tool("cmake", "cmake")
+    fix = "Fix: pip install 'cmake>=3.18', or install CMake 3.18 or newer"
+    if exe is None:
+        return "CMake      none found", (
+            f"CMake: not on PATH and the cmake Python package is not installed. {fix}"
+        )
+    line, why = _version_line([exe, "--version"])
+    if line is None:
+        return f"CMake      {exe}: does not run", f"CMake: {exe} does not run ({why}). {fix}"
+    m = re.search(r"version (\d+)\.(\d+)", line)
+    if m is None:
+        return f"CMake      {exe}: unknown version", (
+            f"CMake: {exe} --version printed no version ({line!r}). {fix}"
+        )
+    found = (int(m.group(1)), int(m.group(2)))
+    if found < MIN_CMAKE:
+        return f"CMake      {line} ({exe}): too old", (
+            f"CMake: {exe} is version {found[0]}.{found[1]}; tvm-extend needs "
+            f"{MIN_CMAKE[0]}.{MIN_CMAKE[1]} or newer. {fix}"
+        )
+    return f"CMake      {line} ({exe})", None
+
+
+def check_build_tool() -> tuple[str, str | None]:
+    exe = shutil.which("ninja") or shutil.which("make") or _python_package_tool("ninja", "ninja")
+    if exe is None:
+        return "build tool none found", (
+            "build tool: neither ninja nor make is on PATH, and the ninja Python package is "
+            "not installed. Fix: pip install ninja, or apt-get install make"
+        )
+    return f"build tool {exe}", None
+
+
+def check_library(path: str) -> tuple[str, str] | None:
+    """(problem, fix) when extension library ``path`` is not a complete shared library for this
+    machine with the tvm-extend entry point: the loader's own inspection, which reads the file
+    and never runs it."""
+    from .errors import ExtensionLoadError
+    from .loader import inspect_library
+
+    try:
+        inspect_library(path)
+    except ExtensionLoadError as err:
+        reason = str(err).split("': ", 1)[-1].rstrip(".")
+        return (
+            f"its library {path} cannot be loaded: {reason}",
+            "rebuild it with tvm_extend_add_extension() and TVM_EXTEND_EXTENSION(name, version), "
+            "then reinstall it: {reinstall}",
+        )
+    return None
+
+
 def run(out) -> int:
     os.environ.setdefault("TVM_EXTEND_NO_AUTOLOAD", "1")
     import tvm
@@ -33,6 +144,7 @@ def run(out) -> int:
     from . import _core, loader
     from ._version import __version__
     from .errors import ExtensionError
+    from .finder import find_extension_library
 
     w = out.write
     versions = _core.call("RunningVersions")
@@ -43,10 +155,26 @@ def run(out) -> int:
     )
     w(f"tvm-extend {__version__} at {os.path.dirname(os.path.abspath(__file__))}\n")
     problems: list[str] = []
+    w("\nBuild tools (building extensions, load_inline):\n")
+    for check in (check_compiler, check_cmake, check_build_tool):
+        line, problem = check()
+        w(f"  {line}\n")
+        if problem:
+            problems.append(problem)
     eps = sorted(entry_points(group=loader.AUTOLOAD_GROUP), key=lambda e: e.name)
     w(f"\nInstalled extensions ({len(eps)}, entry-point group {loader.AUTOLOAD_GROUP}):\n")
     for ep in eps:
         dist = ep.dist.name if ep.dist is not None else ep.module
+        try:
+            path = find_extension_library(ep.module)
+        except FileNotFoundError:
+            path = None  # load_extension says where it looked
+        bad = check_library(path) if path is not None else None
+        if bad is not None:
+            reinstall = "pip install --no-build-isolation --force-reinstall --no-deps " + dist
+            w(f"  {ep.name} (package {dist} {_dist_version(dist)}): FAILED\n    {bad[0]}\n")
+            problems.append(f"{ep.name}: {bad[0]}. Fix: {bad[1].format(reinstall=reinstall)}")
+            continue
         try:
             ext = loader.load_extension(ep.module)
         except ExtensionError as err:
@@ -66,7 +194,7 @@ def run(out) -> int:
             )
             continue
         w(f"  {ext.name} {ext.version} (package {dist}): OK\n")
-        w(f"    library      {ext.path}\n")
+        w(f"    library      {ext.path} (exports {ENTRY_SYMBOL})\n")
         w(
             f"    built with   TVM {ext.built_tvm_version}, tvm-ffi {ext.built_ffi_package_version}"
             f" (C ABI {ext.built_ffi_abi_version}), {ext.compiler}\n"

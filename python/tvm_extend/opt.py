@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
 import os
 import re
 import runpy
 import sys
 import time
+import tokenize
 from dataclasses import dataclass, field
 
 
@@ -54,12 +56,16 @@ def read_module(path: str):
     """The IRModule in a TVMScript file: its first IRModule, else its PrimFuncs."""
     import tvm
 
+    if os.path.isdir(path):
+        raise OptError(f"{path}: is a directory, not a Python file", 2)
     if not os.path.isfile(path):
         raise OptError(f"no such file: {path}", 2)
+    check_source(path)
     try:
         namespace = runpy.run_path(path, run_name="__tvm_extend_opt__")
     except SyntaxError as err:
-        raise OptError(f"{err.filename}:{err.lineno}:{err.offset}: {err.msg}") from None
+        where = ":".join(str(x) for x in (err.filename or path, err.lineno, err.offset) if x)
+        raise OptError(f"{where}: {err.msg}") from None
     except tvm.error.DiagnosticError as err:
         raise OptError(f"{path}: TVMScript error:\n{err}") from None
     except Exception as err:  # noqa: BLE001  (the user's file raised)
@@ -71,6 +77,37 @@ def read_module(path: str):
     if not funcs:
         raise OptError(f"{path}: no @I.ir_module or @T.prim_func found")
     return tvm.IRModule({name: f.with_attr("global_symbol", name) for name, f in funcs.items()})
+
+
+def check_source(path: str) -> None:
+    """Refuse a file that is not Python source text (a library, an image) before running it."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        raise OptError(f"{path}: cannot read: {err.strerror}", 2) from None
+    why, nul = "", data.find(b"\0")
+    if nul >= 0:
+        why = f"binary content, a NUL byte at offset {nul}"
+    else:
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            data.decode(encoding)
+        except (SyntaxError, UnicodeDecodeError, LookupError) as err:
+            why = f"not text in its encoding: {err}"
+    if why:
+        raise OptError(f"{path}: not a Python source file ({why}); give a TVMScript .py file")
+
+
+def check_output(option: str, path: str | None) -> None:
+    """Refuse an output path whose folder is missing before any pass runs."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OptError(f"{option} {path}: no such folder {folder}", 2)
+    if os.path.isdir(path):
+        raise OptError(f"{option} {path}: is a directory; give a file name", 2)
 
 
 _CALL = re.compile(r"^\s*([\w.]+)\s*(?:\((.*)\))?\s*$", re.S)
@@ -111,7 +148,16 @@ def make_pass(spec: str):
             f"unknown pass '{name}': no such global function (is its extension loaded? use --load)",
             2,
         )
-    made = func(*args)
+    try:
+        made = func(*args)
+    except Exception as err:  # noqa: BLE001  (a global function that is no pass factory)
+        call = f"{name}({arg_text or ''})"
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise OptError(
+            f"pass '{name}': calling {call} failed, so it is not a pass factory "
+            f"({type(err).__name__}: {first})",
+            2,
+        ) from None
     if not isinstance(made, tvm.transform.Pass):
         raise OptError(f"'{name}' returned {type(made).__name__}, not a pass", 2)
     return made
@@ -186,6 +232,8 @@ def _main(args, out) -> int:
             raise OptError(f"--load {ext}: {err}", 2) from None
     if bool(args.passes) == bool(args.pipeline):
         raise OptError("give exactly one of --passes and --pipeline", 2)
+    check_output("-o", args.output)
+    check_output("--html", args.html)
     mod = read_module(args.input)
     if args.passes:
         passes = [make_pass(p) for p in split_passes(args.passes)]
@@ -214,13 +262,19 @@ def _main(args, out) -> int:
     if args.html:
         from .explorer import write_html
 
-        write_html(args.html, args.input, run)
+        try:
+            write_html(args.html, args.input, run)
+        except OSError as err:
+            raise OptError(f"--html {args.html}: cannot write: {err.strerror}") from None
     if args.output:
         # A file that Python and `tvm-extend opt` can read again: the printer's imports are
         # comments; make them imports.
         text = re.sub(r"^# (from tvm\.\S+ import .*)$", r"\1", run.output_ir, flags=re.M)
-        with open(args.output, "w") as fh:
-            fh.write(text + "\n")
+        try:
+            with open(args.output, "w") as fh:
+                fh.write(text + "\n")
+        except OSError as err:
+            raise OptError(f"-o {args.output}: cannot write: {err.strerror}") from None
     elif not (args.print_after_all or args.diff):
         w(run.output_ir + "\n")
     return 0

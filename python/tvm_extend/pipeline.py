@@ -37,22 +37,25 @@ class Insertion:
     optional: bool = False  # skip, instead of failing, when the anchor is absent
     owner: str = ""  # who asked for it; shown by describe()
 
-    def make_pass(self) -> tvm.transform.Pass:
+    def check(self) -> None:
+        """Raise PipelineError for what can make no pass, without calling anything: neither a
+        Pass, a factory nor a global name, or the name of no global function."""
         spec = self.pass_
-        if isinstance(spec, tvm.transform.Pass):
-            return spec
         if isinstance(spec, str):
-            func = tvm_ffi.get_global_func(spec, allow_missing=True)
-            if func is None:
+            if tvm_ffi.get_global_func(spec, allow_missing=True) is None:
                 raise PipelineError(
                     f"pipeline insertion {self.where} '{self.anchor}': no global function "
                     f"'{spec}' (is its extension loaded?)"
                 )
-            made = func()
-        elif callable(spec):
-            made = spec()
-        else:
+        elif not (isinstance(spec, tvm.transform.Pass) or callable(spec)):
             raise PipelineError(f"cannot insert {spec!r}: give a Pass, a factory or a global name")
+
+    def make_pass(self) -> tvm.transform.Pass:
+        self.check()
+        spec = self.pass_
+        if isinstance(spec, tvm.transform.Pass):
+            return spec
+        made = tvm_ffi.get_global_func(spec)() if isinstance(spec, str) else spec()
         if not isinstance(made, tvm.transform.Pass):
             raise PipelineError(f"'{spec}' made {type(made).__name__}, not a tvm.transform.Pass")
         return made
@@ -248,6 +251,7 @@ def register(name: str, base: str = "default", insert: Sequence[Insertion] = ())
     names = [p.info.name for p in base_passes(base)]
     for ins in derived.insert:
         _find_anchor(names, ins)  # raises for a required anchor that is absent
+        ins.check()  # and for what can make no pass
     _tir_pipelines.register_tir_pipeline(name, derived)
     return derived
 
@@ -351,6 +355,7 @@ def contribute(owner: str, insert: Sequence[Insertion], pipeline: str = "default
     for ins in owned:
         try:
             _find_anchor(names, ins)
+            ins.check()
         except PipelineError as err:
             raise PipelineError(f"contribution of '{owner}' to '{pipeline}': {err}") from None
     contributed.contributions[owner] = owned

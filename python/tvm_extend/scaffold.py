@@ -10,8 +10,11 @@ with a kernel compiled through it and checked against numpy).
 
 from __future__ import annotations
 
+import importlib.machinery
 import keyword
+import os
 import re
+import sys
 from pathlib import Path
 
 AVAILABLE = ("pass", "function", "op", "backend")
@@ -397,14 +400,97 @@ def release_bounds(tvm_version: str) -> dict:
     return {"release": f"{major}.{minor}.{patch}", "next_release": f"{major}.{minor}.{patch + 1}"}
 
 
+MAX_NAME_LENGTH = 64
+
+# Names a project must not take. The first three are packages a wheel would overwrite; the rest
+# are namespaces of TVM's global functions and Python packages (tvm.tirx, tvm.relax, ...).
+# check_project_name() adds the prefixes the running TVM registers (importing TVM takes under
+# a second), so this list only has to cover what a broken TVM could not tell us.
+OWN_PACKAGES = {"tvm": "TVM's", "tvm_ffi": "tvm-ffi's", "tvm_extend": "tvm-extend's"}
+TVM_NAMESPACES = frozenset(
+    "tirx tir relax ir arith sym prim s_tir te topi target runtime transform ffi script "
+    "meta_schedule device_api codegen node testing instrument rpc schedule vm contrib "
+    "driver autotvm auto_scheduler dlight relay".split()
+)
+
+
+def _shown(name: str) -> str:
+    return f"'{name}'" if len(name) <= 40 else f"'{name[:20]}...' ({len(name)} characters)"
+
+
 def check_name(name: str) -> None:
-    """An extension name is a Python identifier: it names the package, the library and the
-    namespace of its global functions."""
+    """An extension name is a Python identifier of at most 64 characters: it names the
+    package, the library and the namespace of its global functions."""
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"{_shown(name)} cannot name an extension: at most {MAX_NAME_LENGTH} characters "
+            "(it becomes file and folder names: the package, lib<name>.so, the build cache)"
+        )
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or keyword.iskeyword(name):
         raise ValueError(
-            f"'{name}' cannot name an extension: use lowercase letters, digits and '_', "
+            f"{_shown(name)} cannot name an extension: use lowercase letters, digits and '_', "
             "starting with a letter (it becomes the Python package, lib<name>.so and the "
             "'<name>.' namespace of its functions)"
+        )
+
+
+def tvm_prefixes() -> set[str]:
+    """The first parts of the global function names the installed TVM registers (``tirx`` of
+    ``tirx.transform.StmtSimplify``); empty when TVM cannot be imported."""
+    try:
+        import tvm  # noqa: F401  (registers TVM's functions)
+        import tvm_ffi
+    except Exception:  # noqa: BLE001  (a broken TVM: the static list still applies)
+        return set()
+    return {n.split(".", 1)[0] for n in tvm_ffi.registry.list_global_func_names() if "." in n}
+
+
+def installed_module(name: str) -> str | None:
+    """Where top-level module ``name`` would be imported from, ignoring the current folder (a
+    project's own source tree holds a folder of its name) and folders without ``__init__.py``;
+    None when there is no such module."""
+    here = os.getcwd()
+    path = [p for p in sys.path if p and os.path.abspath(p) != here]
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin in (None, "namespace"):
+        return None  # not found, or a folder without __init__.py (a namespace package)
+    return os.path.dirname(spec.origin) if spec.submodule_search_locations else spec.origin
+
+
+def _is_extension_package(name: str) -> bool:
+    """Whether an installed package advertises extension ``name`` (a previous copy of the
+    project being written again)."""
+    from importlib.metadata import entry_points
+
+    return any(ep.name == name for ep in entry_points(group="tvm_extend.extensions"))
+
+
+def check_project_name(name: str) -> None:
+    """check_name(), and the name must not collide with TVM's or Python's own namespaces: the
+    project's package would shadow or overwrite a module, or its functions a TVM namespace."""
+    check_name(name)
+    if name in OWN_PACKAGES:
+        raise ValueError(
+            f"'{name}' is {OWN_PACKAGES[name]} own package: a wheel named so would overwrite it"
+        )
+    if name in TVM_NAMESPACES or name in tvm_prefixes():
+        raise ValueError(
+            f"'{name}' is a namespace TVM uses for its own global functions and modules: the "
+            f"extension's '{name}.' functions could not be registered; choose another name"
+        )
+    if name in sys.builtin_module_names or name in getattr(sys, "stdlib_module_names", ()):
+        raise ValueError(
+            f"'{name}' is a module of Python's standard library: a package named so would "
+            "shadow it; choose another name"
+        )
+    where = installed_module(name)
+    if where is not None and not _is_extension_package(name):
+        raise ValueError(
+            f"'{name}' is already importable here (from {where}): a package named so would "
+            "shadow or overwrite it; choose another name"
         )
 
 
@@ -420,7 +506,7 @@ def parse_with(text: str) -> list[str]:
 
 def new_project(name: str, dest: Path, kinds: list[str], tvm_version: str) -> list[Path]:
     """Write the project into ``dest`` (which must not exist) and return the files written."""
-    check_name(name)
+    check_project_name(name)
     if dest.exists():
         raise FileExistsError(f"{dest} already exists; choose another folder or remove it")
     sources = ["src/extension.cc"]

@@ -133,10 +133,12 @@ Identity StatSettled(const std::string& path, const std::string& shown_as) {
 
 std::string IncompleteHint(const Identity& id) {
   const int64_t age_s = (WallNowNs() - id.mtime_ns) / 1000000000;
-  return " (the file has " + std::to_string(id.size) + " bytes, last written " +
-         std::to_string(age_s) +
-         " s ago). It is incomplete or still being written: load it when the build that "
-         "writes it has finished.";
+  std::string when = age_s >= 0 && age_s < 3600
+                         ? ", last written " + std::to_string(age_s) + " s ago"
+                         : std::string();
+  return " (the file has " + std::to_string(id.size) + " bytes" + when +
+         "). It is incomplete or still being written: load it when the build that writes it "
+         "has finished.";
 }
 
 class FileReader {
@@ -168,6 +170,8 @@ bool Within(uint64_t offset, uint64_t size, uint64_t file_size) {
 
 }  // namespace
 
+Identity Stat(const std::string& path) { return StatSettled(path, path); }
+
 Inspected Inspect(const std::string& path, const std::string& shown_as) {
   Inspected out;
   out.identity = StatSettled(path, shown_as);
@@ -178,15 +182,19 @@ Inspected Inspect(const std::string& path, const std::string& shown_as) {
   FileReader file(path, shown_as);
 
   unsigned char ident[EI_NIDENT] = {0};
-  if (size < EI_NIDENT || !file.Read(0, EI_NIDENT, ident)) {
+  const size_t head = static_cast<size_t>(std::min<uint64_t>(size, EI_NIDENT));
+  if (!file.Read(0, head, ident)) Refuse(shown_as, "it cannot be read" + IncompleteHint(id));
+  const size_t magic = std::min<size_t>(head, SELFMAG);
+  if (magic > 0 && std::all_of(ident, ident + magic, [](unsigned char c) { return c == 0; })) {
+    Refuse(shown_as, "it is not a loadable shared library: it starts with zero bytes" +
+                         IncompleteHint(id));
+  }
+  if (std::memcmp(ident, ELFMAG, magic) != 0) {
+    Refuse(shown_as, "it is not a loadable shared library (not an ELF file)");
+  }
+  if (head < EI_NIDENT) {
     Refuse(shown_as, "it is not a loadable shared library: " + std::to_string(size) +
                          " bytes are too few for an ELF header" + IncompleteHint(id));
-  }
-  if (std::memcmp(ident, ELFMAG, SELFMAG) != 0) {
-    bool zeros = std::all_of(ident, ident + SELFMAG, [](unsigned char c) { return c == 0; });
-    Refuse(shown_as, zeros ? "it is not a loadable shared library: it starts with zero bytes" +
-                                 IncompleteHint(id)
-                           : std::string("it is not a loadable shared library (not an ELF file)"));
   }
   if (ident[EI_CLASS] != ELFCLASS64) {
     Refuse(shown_as, "it is a 32-bit ELF file, built for another machine; this machine (" +
@@ -308,13 +316,23 @@ Copy PrivateCopy(const std::string& source, const std::string& stem) {
       if (!file.Read(0, data.size(), data.data())) continue;
     }
     if (StatOrRefuse(source, source) != before) continue;  // written to while we read it
+    // Beside the source first, so that the copy's $ORIGIN (its RPATH) is the source's folder;
+    // in TMPDIR when that folder is not writable.
     const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/lib" + stem + ".XXXXXX.so";
-    std::vector<char> name(templ.begin(), templ.end());
-    name.push_back('\0');
-    int fd = mkstemps(name.data(), 3);
+    const std::string source_dir = source.substr(0, source.find_last_of('/') + 1);
+    int fd = -1;
+    std::vector<char> name;
+    for (const std::string& dir :
+         {source_dir.empty() ? std::string("./") : source_dir,
+          std::string(tmp && *tmp ? tmp : "/tmp") + "/"}) {
+      std::string templ = dir + ".lib" + stem + ".tvm_extend.XXXXXX.so";
+      name.assign(templ.begin(), templ.end());
+      name.push_back('\0');
+      fd = mkstemps(name.data(), 3);
+      if (fd >= 0) break;
+    }
     if (fd < 0) {
-      Refuse(source, "cannot make a private copy in " + std::string(tmp ? tmp : "/tmp") + ": " +
+      Refuse(source, std::string("cannot make a private copy to load (beside it or in TMPDIR): ") +
                          std::strerror(errno));
     }
     size_t done = 0;
@@ -405,16 +423,23 @@ void ProbeStaticInitializers(const std::string& path, const std::string& shown_a
   if (WIFEXITED(status) && WEXITSTATUS(status) == kDlopenFailed) {
     Refuse(shown_as, "it is not a loadable shared library (" + output + ")");
   }
+  // C++'s own last words say most; a backtrace before them is tvm-ffi's, kept only if alone.
+  if (size_t at = output.find("terminate called"); at != std::string::npos) {
+    output = output.substr(at);
+  }
+  for (size_t at = 0; (at = output.find('\n', at)) != std::string::npos; at += 3) {
+    output.replace(at, 1, "\n  ");
+  }
   std::string how = WIFSIGNALED(status)
                         ? std::string("was killed by signal ") + strsignal(WTERMSIG(status))
                         : "exited with status " + std::to_string(WEXITSTATUS(status));
   Refuse(shown_as,
-         "mapping it runs code that ends the process: in a probe process, its static "
+         "mapping it runs code that ends the process: a probe process that ran its static "
          "initializers " +
              how + (output.empty() ? std::string(".") : ", saying:\n  " + output + "\n") +
-             " It was not loaded into this process. A static initializer must not throw, "
-             "abort or register global names itself (TVM_FFI_STATIC_INIT_BLOCK); register "
-             "with TVM_EXTEND_REGISTER_FUNC, which the loader checks first.");
+             "It was not loaded into this process. A static initializer must not throw, abort or "
+             "register global names itself (TVM_FFI_STATIC_INIT_BLOCK); register with "
+             "TVM_EXTEND_REGISTER_FUNC, which the loader checks first.");
 }
 
 int64_t ReleaseCodePages(void* handle) {

@@ -32,6 +32,10 @@ struct Identity {
   bool operator!=(const Identity& o) const { return !(*this == o); }
 };
 
+/*! \brief The identity of `path`, waiting (a few seconds at most) while it is being modified.
+ *  \throws tvm::ffi::Error of kind ExtensionLoadError when it is missing or not a file. */
+Identity Stat(const std::string& path);
+
 /*! \brief What inspection found out about a library, without running it. */
 struct Inspected {
   /*! \brief Canonical absolute path. */

@@ -56,7 +56,7 @@ using tvm::ffi::Function;
 struct LoadedExtension {
   ExtensionRecord record;
   void* handle = nullptr;
-  /*! \brief The file dlopen mapped: record.path, or a private copy of it (reloads). */
+  /*! \brief The private copy of record.path that dlopen mapped (unlinked once mapped). */
   std::string mapped_path;
   /*! \brief Identity of record.path when it was loaded. */
   library_file::Identity file;
@@ -119,7 +119,7 @@ class TransactionScope {
   LoaderState& state_;
 };
 
-/*! \brief The private copy a reload maps; removed once mapped (or refused). */
+/*! \brief The private copy a load maps; removed once mapped (or refused). */
 struct PrivateCopy {
   std::string path;
   ~PrivateCopy() {
@@ -199,50 +199,32 @@ class LoadTransaction {
       : state_(state), source_(std::move(path)), replacing_(replacing) {}
 
   ExtensionRecord Run() {
-    // inspect
-    library_file::Inspected file;
-    std::string map_path;
-    LoadedExtension* previous = nullptr;
-    if (replacing_ != nullptr) {
-      // A reload maps a private copy: the file can be rebuilt again while the copy is in use,
-      // and glibc would hand back the old mapping for the same path.
-      library_file::Copy copy = library_file::PrivateCopy(source_, replacing_->record.name);
-      copy_.path = copy.path;
-      file = library_file::Inspect(copy_.path, source_);
-      source_identity_ = copy.source;
-      char resolved[PATH_MAX];
-      shown_path_ = realpath(source_.c_str(), resolved) ? resolved : source_;
-      map_path = copy_.path;
-    } else {
-      file = library_file::Inspect(source_, source_);
-      source_identity_ = file.identity;
-      shown_path_ = file.path;
-      map_path = file.path;
+    // inspect: every load maps a private copy, so the user's file can be rebuilt, overwritten
+    // in place (cp) or truncated while the loaded build runs, and loaded or reloaded again.
+    char resolved[PATH_MAX];
+    shown_path_ = realpath(source_.c_str(), resolved) ? resolved : source_;
+    if (replacing_ == nullptr) {
+      library_file::Identity now = library_file::Stat(source_);
       for (const auto& ext : state_.loaded) {
-        const bool same_path = ext->record.path == file.path || ext->mapped_path == file.path;
-        if (!same_path) continue;
-        if (ext->record.active) {
-          if (ext->file == file.identity) return ext->record;
-          Fail(error_kind::kExtensionLoad,
-               "cannot load '" + file.path + "': the file changed since " +
-                   ExtensionLabel(ext->record) +
-                   " was loaded from it, and that build is still loaded. Reload it "
-                   "(tvm_extend.reload_extension('" +
-                   ext->record.name + "')) or unload it first.");
-        }
-        if (ext->mapped_path == file.path) previous = ext.get();
-      }
-      if (previous != nullptr && previous->file != file.identity) {
-        // dlopen would hand back the old build still mapped from this path: map a copy.
-        library_file::Copy copy = library_file::PrivateCopy(source_, previous->record.name);
-        copy_.path = copy.path;
-        file = library_file::Inspect(copy_.path, source_);
-        source_identity_ = copy.source;
-        map_path = copy_.path;
-        previous = nullptr;
+        if (ext->record.path != shown_path_ || !ext->record.active) continue;
+        if (ext->file == now) return ext->record;  // loaded already, from this very file
+        Fail(error_kind::kExtensionLoad,
+             "cannot load '" + shown_path_ + "': the file changed since " +
+                 ExtensionLabel(ext->record) +
+                 " was loaded from it, and that build is still loaded. Reload it "
+                 "(tvm_extend.reload_extension('" +
+                 ext->record.name + "')) or unload it first.");
       }
     }
-    if (previous == nullptr) library_file::ProbeStaticInitializers(map_path, shown_path_);
+    std::string stem = shown_path_.substr(shown_path_.find_last_of('/') + 1);
+    if (stem.rfind("lib", 0) == 0) stem = stem.substr(3);
+    stem = stem.substr(0, stem.find('.'));
+    library_file::Copy copy = library_file::PrivateCopy(source_, stem);
+    copy_.path = copy.path;
+    source_identity_ = copy.source;
+    const library_file::Inspected file = library_file::Inspect(copy_.path, source_);
+    const std::string& map_path = copy_.path;
+    library_file::ProbeStaticInitializers(map_path, shown_path_);
 
     // map
     // Only code that imports tvm-ffi's registration can put names into the table itself.
@@ -336,16 +318,21 @@ class LoadTransaction {
     }
 
     // retire
-    if (replacing_ != nullptr) Retire(*replacing_);
+    void* retired_handle = nullptr;
+    if (replacing_ != nullptr) {
+      Retire(*replacing_);
+      retired_handle = replacing_->handle;  // released last; the slot may go to the new build
+    }
     for (auto& [name, done] : applied) done->Settle();
     guard.keep = true;
-    LoadedExtension* slot = previous;
+    // An unloaded build from the same file keeps its place in the list; its copy stays mapped.
+    LoadedExtension* slot = nullptr;
+    for (const auto& ext : state_.loaded) {
+      if (!ext->record.active && ext->record.path == record_.path) slot = ext.get();
+    }
     if (slot == nullptr) {
       state_.loaded.push_back(std::make_unique<LoadedExtension>());
       slot = state_.loaded.back().get();
-    } else {
-      dlclose(handle);  // the earlier load's reference keeps the library mapped
-      handle = slot->handle;
     }
     slot->record = record_;
     slot->handle = handle;
@@ -353,7 +340,7 @@ class LoadTransaction {
     slot->file = source_identity_;
     slot->applied = std::move(applied);
     for (const RegistrationRecord& reg : record_.registrations) state_.owner[reg.name] = slot;
-    if (replacing_ != nullptr) ReleaseRetired(*replacing_);
+    if (retired_handle != nullptr) library_file::ReleaseCodePages(retired_handle);
     return record_;
   }
 
@@ -369,15 +356,12 @@ class LoadTransaction {
   }
 
   /*!
-   * \brief Releases the code pages of a retired build mapped from a private copy: the copy is
-   *        ours alone, so they can be read again from it if old code runs. A library mapped from
-   *        the user's path may be rewritten in place, so it keeps them. Call it last: freeing
-   *        what the old build made runs its code, and touches its pages again.
+   * \brief Releases the code pages of a retired build: its private copy is ours alone, so they
+   *        can be read again from it if old code runs. Call it last: freeing what the old build
+   *        made runs its code, and touches its pages again.
    */
   static void ReleaseRetired(const LoadedExtension& ext) {
-    if (!ext.record.active && ext.mapped_path != ext.record.path) {
-      library_file::ReleaseCodePages(ext.handle);
-    }
+    if (!ext.record.active) library_file::ReleaseCodePages(ext.handle);
   }
 
  private:

@@ -333,8 +333,9 @@ def _patched_copy(test_extensions, tmp_path, name, patch):
 
 
 def test_truncated_library_is_refused_without_mapping(test_extensions, tmp_path):
-    path = _patched_copy(test_extensions, tmp_path, "libhalf.so", lambda d: d.__delitem__(
-        slice(len(d) // 2, None)))
+    path = _patched_copy(
+        test_extensions, tmp_path, "libhalf.so", lambda d: d.__delitem__(slice(len(d) // 2, None))
+    )
     with pytest.raises(tvm_extend.ExtensionLoadError, match="past the end of the file.*incomplete"):
         tvm_extend.load_extension(path)
 
@@ -344,7 +345,9 @@ def test_library_for_another_machine_is_named(test_extensions, tmp_path):
         data[18:20] = (183).to_bytes(2, "little")  # e_machine = EM_AARCH64
 
     path = _patched_copy(test_extensions, tmp_path, "libarm.so", to_aarch64)
-    with pytest.raises(tvm_extend.ExtensionLoadError, match="built for AArch64.*this machine is x86-64"):
+    with pytest.raises(
+        tvm_extend.ExtensionLoadError, match="built for AArch64.*this machine is x86-64"
+    ):
         tvm_extend.load_extension(path)
 
 
@@ -380,7 +383,8 @@ def test_registered_functions_are_guarded_and_named(test_extensions):
         ext["throw_int"](1)
     with pytest.raises(
         RuntimeError,
-        match=r"function odd_throws.throw_std failed: index 7 is out of range \(std::out_of_range\)",
+        match=r"function odd_throws.throw_std failed: index 7 is out of range "
+        r"\(std::out_of_range\)",
     ):
         ext["throw_std"](7)
     with pytest.raises(TypeError, match="odd_throws.throw_std"):

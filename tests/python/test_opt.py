@@ -148,3 +148,55 @@ def test_pass_explorer_in_headless_chromium(kernel, tmp_path):
     assert "B[0] = (A[0] &lt;&lt; 3) + (A[0] &gt;&gt; 2)" in second
     assert 'class="add"' in second and 'class="del"' in second
     assert " ms</span>" in second  # timings
+
+
+def one_line_error(result, status):
+    assert result.returncode == status, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def test_output_into_a_missing_folder_is_refused_before_running(kernel, tmp_path):
+    out = tmp_path / "no" / "such" / "out.py"
+    err = one_line_error(opt(kernel, "--passes", "tirx.transform.StmtSimplify", "-o", out), 2)
+    assert f"tvm-extend opt: -o {out}: no such folder {tmp_path}/no/such" in err
+    err = one_line_error(opt(kernel, "--passes", "tirx.transform.StmtSimplify", "-o", tmp_path), 2)
+    assert f"-o {tmp_path}: is a directory; give a file name" in err
+    page = tmp_path / "gone" / "x.html"
+    err = one_line_error(opt(kernel, "--passes", "tirx.transform.StmtSimplify", "--html", page), 2)
+    assert f"--html {page}: no such folder {tmp_path}/gone" in err
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            "ir.IRModule",
+            "pass 'ir.IRModule': calling ir.IRModule() failed, so it is not a pass factory "
+            "(TypeError: Mismatched number of arguments",
+        ),
+        ("runtime.RuntimeEnabled('llvm')", "'runtime.RuntimeEnabled' returned bool, not a pass"),
+    ],
+)
+def test_a_global_function_that_is_not_a_pass(kernel, spec, message):
+    assert message in one_line_error(opt(kernel, "--passes", spec), 2)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(56), "binary content, a NUL byte at offset 7"),
+        (b"x = '\xff\xfe'\n", "not text in its encoding: invalid or missing encoding"),
+    ],
+)
+def test_binary_input_is_named(tmp_path, content, message):
+    path = tmp_path / "input.py"
+    path.write_bytes(content)
+    err = one_line_error(opt(path, "--passes", "tirx.transform.StmtSimplify"), 1)
+    assert f"tvm-extend opt: {path}: not a Python source file ({message}" in err
+    assert "None:None" not in err
+
+
+def test_a_directory_as_input(tmp_path):
+    err = one_line_error(opt(tmp_path, "--passes", "tirx.transform.StmtSimplify"), 2)
+    assert f"{tmp_path}: is a directory, not a Python file" in err

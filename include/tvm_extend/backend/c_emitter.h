@@ -60,7 +60,7 @@ using tir::Expr;
 using tir::PrimType;
 
 [[noreturn]] inline void Unsupported(const std::string& kernel, const std::string& what) {
-  throw tvm::ffi::Error("ValueError",
+  throw tvm::ffi::Error(error_kind::kValue,
                         "the C emitter cannot generate " + what + " (in kernel '" + kernel +
                             "'). It emits scalar C: schedule ext_dev functions " +
                             "without vectorize or tensorize.",

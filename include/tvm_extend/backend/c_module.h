@@ -28,6 +28,7 @@
 #include <tvm/ffi/extra/module.h>
 #include <tvm/ffi/function.h>
 #include <tvm_extend/backend/c_emitter.h>
+#include <tvm_extend/extension/errors.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,7 +140,7 @@ class CModuleObj : public tvm::ffi::ModuleObj {
     void* sym = dlsym(lib_->handle, name.c_str());
     if (sym == nullptr) {
       throw tvm::ffi::Error(
-          "RuntimeError",
+          error_kind::kRuntime,
           "tvm-extend: the generated library " + source_path_ + " has no symbol '" + name + "'",
           "");
     }
@@ -154,7 +155,7 @@ class CModuleObj : public tvm::ffi::ModuleObj {
       // After the kernel's own arguments TVM's host code passes the launch extents of thread
       // bindings; the kernel runs its thread loops serially and needs none of them.
       if (args.size() < static_cast<int>(info.params.size())) {
-        throw tvm::ffi::Error("TypeError",
+        throw tvm::ffi::Error(error_kind::kType,
                               "kernel '" + info.name + "' takes " +
                                   std::to_string(info.params.size()) + " arguments, got " +
                                   std::to_string(args.size()),
@@ -177,7 +178,7 @@ class CModuleObj : public tvm::ffi::ModuleObj {
         throw tvm::ffi::Error(m.substr(0, colon), m.substr(colon + 2), "");
       }
       if (rc != 0) {
-        throw tvm::ffi::Error("RuntimeError",
+        throw tvm::ffi::Error(error_kind::kRuntime,
                               "kernel '" + info.name +
                                   "' failed (out of memory or too many "
                                   "allocations)",
@@ -285,7 +286,7 @@ inline std::string ReadFile(const std::string& path) {
 }
 
 [[noreturn]] inline void BuildFailure(const std::string& message) {
-  throw tvm::ffi::Error("RuntimeError", message, "");
+  throw tvm::ffi::Error(error_kind::kRuntime, message, "");
 }
 
 // Writes the source into the cache (keyed by source and command), compiles it unless the library
@@ -384,7 +385,7 @@ class Reader {
     return std::stoull(text);
   }
   [[noreturn]] static void Corrupt() {
-    throw tvm::ffi::Error("ValueError", "tvm-extend: a saved C backend module is corrupt", "");
+    throw tvm::ffi::Error(error_kind::kValue, "tvm-extend: a saved C backend module is corrupt", "");
   }
   std::string data_;
   size_t pos_ = 0;

@@ -14,6 +14,7 @@
 #include <tvm/ffi/error.h>
 #include <tvm/ffi/function.h>
 #include <tvm_extend/extension/abi.h>
+#include <tvm_extend/extension/errors.h>
 #include <tvm_extend/extension/load_hooks.h>
 #include <tvm_extend/transform/prim_func_pass.h>
 
@@ -82,7 +83,7 @@ inline int CreateFunctions(TVMFFIObjectHandle* out) {
   std::vector<PendingRegistration>& pending = PendingRegistrations();
   size_t created = 0;
   bool in_hooks = true;
-  std::string kind = "RuntimeError";
+  std::string kind = error_kind::kRuntime;
   std::string message = "an exception that is not a std::exception";
   try {
     for (void (*hook)() : LoadHooks()) hook();

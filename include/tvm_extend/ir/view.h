@@ -33,6 +33,7 @@
 #include <tvm/ffi/object.h>
 #include <tvm/ffi/reflection/accessor.h>
 #include <tvm/ffi/string.h>
+#include <tvm_extend/extension/errors.h>
 #include <tvm_extend/abi/global.h>
 #include <tvm_extend/extension/load_hooks.h>
 
@@ -127,7 +128,7 @@ inline std::string RunningTVMVersionForMessages() {
 }
 
 [[noreturn]] inline void SchemaError(const std::string& what) {
-  throw tvm::ffi::Error("SchemaError",
+  throw tvm::ffi::Error(error_kind::kSchema,
                         "the running TVM " + RunningTVMVersionForMessages() +
                             " does not match the IR schema this extension was built with: " + what,
                         "");

@@ -1,0 +1,510 @@
+"""The fault suite's cases: every bad input the README's bad-input tables and the tools promise
+to report clearly. Adding one:
+
+    Case("loader", "truncated-library", r"ExtensionLoadError: .*truncated",
+         setup=[extensions, truncated("ext_b")],  # a setup returning {"FILE": its path}
+         snippet="import tvm_extend\ntvm_extend.load_extension(FILE)"),
+
+A snippet's error is matched as ``<ExceptionType>: <message>``; a command line's against its
+whole output. Snippets see ``TMP`` (the case's folder), ``EXT`` (with the ``extensions`` setup:
+the built tests/extensions) and whatever other setups return; command lines see ``{TMP}`` etc.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import Case, Setup, extensions, write_file
+
+KERNEL = """\
+from tvm.script import tirx as T
+
+
+@T.prim_func
+def kernel(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
+    for i in range(16):
+        B[i] = A[i] * 8 + A[i] // 4
+"""
+
+# A snippet's start: `mod`, an IRModule of the kernel above (written by setup kernel_file).
+RUN_ON_KERNEL = """\
+import runpy, tvm
+mod = tvm.IRModule({"main": runpy.run_path(KERNEL)["kernel"]})
+"""
+
+CALLS_UNKNOWN_C = """\
+from tvm.script import tirx as T
+
+
+@T.prim_func
+def kernel(A: T.Buffer((8,), "float32")):
+    for i in range(8):
+        A[i] = T.call_extern("float32", "no_such_c_function", A[i])
+"""
+
+MATMUL = """\
+from tvm.script import tirx as T
+
+
+@T.prim_func(s_tir=True)
+def matmul(A: T.Buffer((32, 32), "float32"), B: T.Buffer((32, 32), "float32"),
+           C: T.Buffer((32, 32), "float32")):
+    for i, j, k in T.grid(32, 32, 32):
+        with T.sblock("C"):
+            vi, vj, vk = T.axis.remap("SSR", [i, j, k])
+            with T.init():
+                C[vi, vj] = T.float32(0)
+            C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
+"""
+
+kernel_file = write_file("kernel.py", KERNEL, "KERNEL")
+LOAD_FILE = "import tvm_extend\ntvm_extend.load_extension(FILE)"
+
+
+def load(*names: str, then: str = "") -> str:
+    """A snippet loading test extensions ``lib<name>.so`` from EXT in order, the last one as
+    ``ext``, then running ``then``."""
+    lines = ["import tvm, tvm_ffi, tvm_extend"]
+    lines += [f'ext = tvm_extend.load_extension(EXT + "/lib{name}.so")' for name in names]
+    return "\n".join(lines) + "\n" + then
+
+
+def compile_with(target: str, before: str = load("sim_backend")) -> str:
+    """A snippet compiling the kernel (setup kernel_file) for ``target`` (an expression), after
+    ``before`` (by default: loading test extension sim_backend, with its two backends)."""
+    return before + RUN_ON_KERNEL + f"tvm.compile(mod, target={target})"
+
+
+def fake_extension(name: str, library: str | bytes) -> Setup:
+    """PYTHONPATH: a folder with package ``name`` advertised as an installed extension (entry
+    point), its library a copy of test extension ``library`` or the given bytes."""
+
+    def setup(tmp: Path) -> dict[str, str]:
+        site = tmp / "site"
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text("")
+        data = library if isinstance(library, bytes) else None
+        if data is None:
+            data = (Path(extensions(tmp)["EXT"]) / f"lib{library}.so").read_bytes()
+        (site / name / f"lib{name}.so").write_bytes(data)
+        dist = site / f"{name}-1.0.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        (dist / "entry_points.txt").write_text(f"[tvm_extend.extensions]\n{name} = {name}\n")
+        return {"SITE": str(site)}
+
+    return setup
+
+
+def path_with(tools: dict[str, str] | None = None) -> Setup:
+    """BIN, for PATH: a folder holding only ``python`` and the given fake tools (name: shell
+    script body)."""
+
+    def setup(tmp: Path) -> dict[str, str]:
+        bin_dir = tmp / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "python").symlink_to(sys.executable)
+        for name, body in (tools or {}).items():
+            (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+            os.chmod(bin_dir / name, 0o755)
+        return {"BIN": str(bin_dir)}
+
+    return setup
+
+
+def requires(package: str) -> Setup:
+    """Fails the case's setup when example package ``package`` is not installed."""
+
+    def setup(tmp: Path) -> dict[str, str]:
+        if importlib.util.find_spec(package) is None:
+            raise RuntimeError(f"{package} is not installed (scripts/test.sh installs examples/)")
+        return {}
+
+    return setup
+
+
+def folder(name: str) -> Setup:
+    """An empty folder ``name`` in the case's folder."""
+
+    def setup(tmp: Path) -> dict[str, str]:
+        (tmp / name).mkdir()
+        return {}
+
+    return setup
+
+
+def changed_copy(library: str, edit: Callable[[bytearray], None], name: str = "") -> Setup:
+    """FILE: a copy of test extension ``lib<library>.so`` changed by ``edit`` (cut off, another
+    machine's header, ...), with an old modification time, so the loader need not wait for it."""
+
+    def setup(tmp: Path) -> dict[str, str]:
+        data = bytearray((Path(extensions(tmp)["EXT"]) / f"lib{library}.so").read_bytes())
+        edit(data)
+        path = tmp / (name or f"lib{library}.so")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(data))
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+        return {"FILE": str(path)}
+
+    return setup
+
+
+def cut_at(fraction: float) -> Callable[[bytearray], None]:
+    return lambda data: data.__delitem__(slice(int(len(data) * fraction), None))
+
+
+def set_bytes(offset: int, value: bytes) -> Callable[[bytearray], None]:
+    def edit(data: bytearray) -> None:
+        data[offset : offset + len(value)] = value
+
+    return edit
+
+
+def zero_filled(data: bytearray) -> None:
+    data[:] = bytes(len(data))  # a linker that sized the file first and has written nothing yet
+
+
+# The name a refused library registered must not stay behind, pointing into unmapped code.
+NOT_LEFT_BEHIND = """
+import tvm_ffi
+try:
+    {load}
+finally:
+    for _name in {names}:
+        assert tvm_ffi.get_global_func(_name, allow_missing=True) is None, _name + " stayed"
+"""
+
+
+def load_and_check(library: str, *names: str) -> str:
+    load_line = f'tvm_extend.load_extension(EXT + "/lib{library}.so")'
+    return "import tvm, tvm_extend" + NOT_LEFT_BEHIND.format(load=load_line, names=list(names))
+
+
+# A reload of hot-reload target FILE (a copy of ext_b) while `writer` rewrites it.
+RELOAD_WHILE_WRITING = """
+import os, threading, time, tvm, tvm_extend
+data = open(FILE, "rb").read()
+tvm_extend.load_extension(FILE)
+def writer():
+    with open(FILE, "wb") as out:
+        for i in range(0, len(data), len(data) // {chunks} + 1):
+            out.write(data[i : i + len(data) // {chunks} + 1]); out.flush(); time.sleep(0.1)
+t = threading.Thread(target=writer); t.start(); time.sleep(0.05)
+try:
+    tvm_extend.reload_extension("ext_b", FILE)
+finally:
+    t.join()
+    assert tvm.get_global_func("ext_b.add_one")(1) == 2, "the running build was lost"
+"""
+
+
+ONLY_PATH = {"PATH": "{BIN}", "HOME": "{TMP}"}
+TVM_PASS = "tirx.transform.StmtSimplify"
+
+# A table, one case in two to four lines: kept as written.
+# fmt: off
+CASES: list[Case] = [
+    # --- loader: README "bad input" table, first rows -------------------------------------
+    Case("loader", "missing-file", r"ExtensionLoadError: .*no such file.*libnothing\.so",
+         snippet="import tvm_extend\ntvm_extend.load_extension(TMP + '/libnothing.so')"),
+    Case("loader", "text-file-named-lib-so", r"ExtensionLoadError: .*not a loadable shared library",
+         setup=[write_file("libfake.so", "this is not an ELF file\n")],
+         snippet="import tvm_extend\ntvm_extend.load_extension(FILE)"),
+    Case("loader", "directory", r"ExtensionLoadError: .*is a directory",
+         snippet="import tvm_extend\ntvm_extend.load_extension(TMP)"),
+    Case("loader", "unknown-package",
+         r"ExtensionLoadError: cannot find the library of extension 'no_such_ext_pkg'"
+         r".*TVM_EXTEND_LIBRARY_PATH",
+         snippet="import tvm_extend\ntvm_extend.load_extension('no_such_ext_pkg')"),
+    Case("loader", "no-entry-point",
+         r"ExtensionLoadError: .*has no tvm-extend entry point.*TVM_EXTEND_EXTENSION",
+         setup=[extensions], snippet=load("no_entry")),
+    Case("loader", "other-tvm",
+         r"ExtensionVersionError: .*built against TVM 0\.26\.0.*running TVM is", setup=[extensions],
+         snippet=load("other_tvm")),
+    Case("loader", "other-ffi-abi",
+         r"ExtensionVersionError: .*built against the tvm-ffi C ABI 0\.1\.99", setup=[extensions],
+         snippet=load("other_ffi")),
+    Case("loader", "duplicate-name",
+         r"DuplicateRegistrationError: .*'dup\.f' is already registered by extension 'dup' 1\.0\.0"
+         r".*libdup_one\.so", setup=[extensions], snippet=load("dup_one", "dup_two")),
+    Case("loader", "tvm-namespace",
+         r"DuplicateRegistrationError: .*namespace 'tirx\.' is already used by TVM",
+         setup=[extensions], snippet=load("tvm_clash")),
+    Case("loader", "python-namespace",
+         r"DuplicateRegistrationError: .*namespace 'pyreg\.' is already used by a Python function",
+         setup=[extensions],
+         snippet="import tvm_ffi\ntvm_ffi.register_global_func('pyreg.taken', lambda: 1)\n"
+         + load("pyreg")),
+    Case("loader", "op-name-taken",
+         r"DuplicateRegistrationError: .*the op 'ops_clash\.fma' is already registered",
+         setup=[extensions],
+         snippet="import tvm\ntvm.get_global_func('ir.RegisterOp')('ops_clash.fma', 'first')\n"
+         + load("ops_clash")),
+    Case("loader", "name-outside-prefix",
+         r"ExtensionLoadError: .*'somebody_else\.name'.*does not start with 'bad_prefix\.'",
+         setup=[extensions], snippet=load("bad_prefix")),
+    Case("loader", "factory-throws-midway",
+         r"ExtensionLoadError: .*its backend is missing.*Nothing of the extension was registered",
+         setup=[extensions], snippet=load("midway")),
+    Case("loader", "registering-fails-midway",
+         r"ExtensionLoadError: .*'racy\.c'.*put back as they were",
+         setup=[extensions], snippet=load("racy")),
+    Case("loader", "factory-throws-non-std", r"ExtensionLoadError: .*not a std::exception",
+         setup=[extensions], snippet=load("odd_factory")),
+    Case("loader", "schema-signature",
+         r"SchemaError: .*global function `prim\.Add` has signature .*calls it as",
+         setup=[extensions], snippet=load("bad_signature")),
+    Case("loader", "schema-missing-global",
+         r"SchemaError: .*no global function `tirx\.analysis\.RemovedInSomeRelease`",
+         setup=[extensions], snippet=load("missing_global")),
+    # --- loader: inspected before it runs; code behind the loader's back ------------------
+    Case("loader", "truncated-library",
+         r"ExtensionLoadError: .*runs past the end of the file.*incomplete or still being written",
+         setup=[changed_copy("ext_b", cut_at(0.5))], snippet=LOAD_FILE),
+    Case("loader", "cut-inside-the-elf-header",
+         r"ExtensionLoadError: .*its ELF header is cut off.*incomplete",
+         setup=[changed_copy("ext_b", cut_at(0.0003))], snippet=LOAD_FILE),
+    Case("loader", "zero-filled-being-written", r"ExtensionLoadError: .*starts with zero bytes",
+         setup=[changed_copy("ext_b", zero_filled)], snippet=LOAD_FILE),
+    Case("loader", "another-machine",
+         r"ExtensionLoadError: .*built for AArch64 \(64-bit ARM\), but this machine is x86-64",
+         setup=[changed_copy("ext_b", set_bytes(18, (183).to_bytes(2, "little")))],
+         snippet=LOAD_FILE),
+    Case("loader", "32-bit-library", r"ExtensionLoadError: .*a 32-bit ELF file",
+         setup=[changed_copy("ext_b", set_bytes(4, b"\x01"))], snippet=LOAD_FILE),
+    Case("loader", "object-file", r"ExtensionLoadError: .*an object file \(\.o\)",
+         setup=[changed_copy("ext_b", set_bytes(16, b"\x01\x00"))], snippet=LOAD_FILE),
+    Case("loader", "plain-static-init-claims-tvm-name",
+         r"ExtensionLoadError: .*no tvm-extend entry point.*registers global functions itself",
+         setup=[extensions], snippet=load("plain_static")),
+    Case("loader", "plain-static-init-fresh-name",
+         r"ExtensionLoadError: .*registers global functions itself.*It was not loaded",
+         setup=[extensions], snippet=load_and_check("plain_fresh", "plain_fresh.f")),
+    Case("loader", "static-init-registers-itself",
+         r"ExtensionLoadError: .*static initializers registered global names themselves.*"
+         r"'stray_static\.unchecked' \(new\)", setup=[extensions],
+         snippet=load_and_check("stray_static", "stray_static.unchecked", "stray_static.checked")),
+    Case("loader", "static-init-claims-tvm-name",
+         r"ExtensionLoadError: .*static initializers was killed by signal Aborted.*"
+         r"tirx\.transform\.StmtSimplify.*It was not loaded into this process",
+         setup=[extensions], snippet=load_and_check("static_clash", "static_clash.f")),
+    Case("loader", "static-init-throws",
+         r"ExtensionLoadError: .*killed by signal Aborted.*the config file is missing",
+         setup=[extensions], snippet=load_and_check("static_throws", "static_throws.f")),
+    Case("loader", "factory-registers-itself",
+         r"ExtensionLoadError: .*registration factories registered global names themselves, "
+         r"behind the loader's back: 'racy\.c' \(new\)", setup=[extensions],
+         snippet=load_and_check("racy", "racy.a", "racy.b", "racy.c")),
+    Case("loader", "factory-calls-the-loader",
+         r"ExtensionLoadError: .*cannot load .*libext_b\.so' while the loader is busy to load",
+         setup=[extensions], snippet=load_and_check("reenter_load", "reenter_load.seen")),
+    Case("loader", "unload-unknown", r"ExtensionLoadError: .*'nope': it is not loaded",
+         snippet="import tvm_extend\ntvm_extend.unload_extension('nope')"),
+    # --- call: what an extension's functions and passes do at run time --------------------
+    Case("call", "pass-throws",
+         r"ValueError: pass throwing\.transform\.Explode failed: cannot handle this loop nest",
+         setup=[extensions, kernel_file],
+         snippet=load("throwing", then=RUN_ON_KERNEL + "ext['transform.Explode']()(mod)")),
+    Case("call", "pass-throws-non-std",
+         r"RuntimeError: pass odd_throws\.transform\.ThrowsInt failed: .*not a std::exception",
+         setup=[extensions, kernel_file],
+         snippet=load("odd_throws", then=RUN_ON_KERNEL + "ext['transform.ThrowsInt']()(mod)")),
+    Case("call", "pass-returns-a-module",
+         r"TypeError: pass odd_throws\.transform\.ReturnsModule returned ir\.IRModule; "
+         r"a PrimFunc pass must return a tirx\.PrimFunc", setup=[extensions, kernel_file],
+         snippet=load("odd_throws", then=RUN_ON_KERNEL + "ext['transform.ReturnsModule']()(mod)")),
+    Case("call", "wrong-argument-type", r"TypeError: .*ext_b\.add_one.*Expected `int`",
+         setup=[extensions], snippet=load("ext_b", then="ext['add_one']('forty-one')")),
+    Case("call", "wrong-argument-count", r"TypeError: .*ext_b\.add_one", setup=[extensions],
+         snippet=load("ext_b", then="ext['add_one'](1, 2)")),
+    Case("call", "view-of-the-wrong-node", r"TypeError: .*expected tirx\.For but got prim\.Add",
+         setup=[extensions],
+         snippet=load("views_ext", then="ext['downcast_to_for'](tvm.tirx.Var('x', 'int32') + 1)")),
+    Case("call", "function-throws-non-std",
+         r"RuntimeError: function odd_throws\.throw_int failed: .*not a std::exception",
+         setup=[extensions], snippet=load("odd_throws", then="ext['throw_int'](1)")),
+    Case("call", "function-throws-std",
+         r"RuntimeError: function odd_throws\.throw_std failed: index 7 is out of range "
+         r"\(std::out_of_range\)", setup=[extensions],
+         snippet=load("odd_throws", then="ext['throw_std'](7)")),
+    # --- reload: a hot reload during a build ------------------------------------------------
+    Case("reload", "still-being-written",
+         r"ExtensionLoadError: cannot load extension '.*/libext_b\.so': it is still being written",
+         setup=[changed_copy("ext_b", lambda data: None)],
+         snippet=RELOAD_WHILE_WRITING.format(chunks=80)),
+    Case("reload", "overwritten-in-place-while-loaded",
+         r"ExtensionLoadError: cannot load extension '.*/libext_b\.so': .*incomplete",
+         setup=[changed_copy("ext_b", lambda data: None)],
+         snippet="import os, tvm, tvm_extend\ntvm_extend.load_extension(FILE)\n"
+         "data = open(FILE, 'rb').read()\nopen(FILE, 'wb').write(data[: len(data) // 2])\n"
+         "assert tvm.get_global_func('ext_b.add_one')(1) == 2  # the loaded build runs on\n"
+         "os.utime(FILE, (1e9, 1e9))\ntvm_extend.reload_extension('ext_b', FILE)"),
+    Case("reload", "cut-off-build",
+         r"ExtensionLoadError: cannot load extension '.*/hot/libext_b\.so': .*incomplete",
+         setup=[changed_copy("ext_b", lambda data: None, "hot/libext_b.so")],
+         snippet="import os, tvm_extend\ntvm_extend.load_extension(FILE)\n"
+         "data = open(FILE, 'rb').read()\nopen(FILE, 'wb').write(data[: len(data) // 3])\n"
+         "os.utime(FILE, (1e9, 1e9))\ntvm_extend.reload_extension('ext_b', FILE)"),
+    # --- tools: tvm-extend new / doctor / opt, load_inline --------------------------------
+    Case("tools", "new-tvm",
+         r"tvm-extend new: 'tvm' is TVM's own package: a wheel named so would overwrite it",
+         argv=["tvm-extend", "new", "tvm"]),
+    Case("tools", "new-tvm-namespace", r"tvm-extend new: 'tirx' is a namespace TVM uses",
+         argv=["tvm-extend", "new", "tirx"]),
+    Case("tools", "new-stdlib-module", r"'json' is a module of Python's standard library",
+         argv=["tvm-extend", "new", "json"]),
+    Case("tools", "new-installed-module", r"'numpy' is already importable here",
+         argv=["tvm-extend", "new", "numpy"]),
+    Case("tools", "new-300-characters",
+         r"\(300 characters\) cannot name an extension: at most 64 characters",
+         argv=["tvm-extend", "new", "a" * 300]),
+    Case("tools", "new-bad-name", r"'Bad-Name' cannot name an extension",
+         argv=["tvm-extend", "new", "Bad-Name"]),
+    Case("tools", "new-unknown-kind", r"--with magic: unknown; choose from pass, function",
+         argv=["tvm-extend", "new", "fine", "--with", "magic"]),
+    Case("tools", "new-existing-folder", r"taken already exists", setup=[folder("taken")],
+         argv=["tvm-extend", "new", "taken"]),
+    Case("tools", "inline-300-characters",
+         r"ValueError: .*\(300 characters\) cannot name an extension: at most 64 characters",
+         snippet="import tvm_extend\ntvm_extend.load_inline('a' * 300, 'int f() { return 1; }')"),
+    Case("tools", "inline-bad-name", r"ValueError: 'Not-A-Name' cannot name an extension",
+         snippet="import tvm_extend\ntvm_extend.load_inline('Not-A-Name', '')"),
+    Case("tools", "doctor-no-build-tools",
+         r"C\+\+ compiler: none found .*Fix: .*build tool: neither ninja nor make .*Fix: ",
+         setup=[path_with()], env=ONLY_PATH, argv=["python", "-m", "tvm_extend", "doctor"]),
+    Case("tools", "doctor-broken-tools",
+         r"C\+\+ compiler: .*/c\+\+ does not run .*Fix: .*CMake: .*is version 3\.10; "
+         r"tvm-extend needs 3\.18 or newer",
+         setup=[path_with({"c++": "exit 1", "cmake": "echo 'cmake version 3.10.2'", "make": ""})],
+         env=ONLY_PATH, argv=["python", "-m", "tvm_extend", "doctor"]),
+    Case("tools", "doctor-library-without-entry",
+         r"noentry: its library .*libnoentry\.so cannot be loaded: it has no tvm-extend entry "
+         r"point \(TVMExtendExtensionEntry_v1\).*Fix: ",
+         setup=[fake_extension("noentry", "no_entry")],
+         env={"PYTHONPATH": "{SITE}"}, argv=["tvm-extend", "doctor"]),
+    Case("tools", "doctor-library-not-elf",
+         r"notelf: its library .*libnotelf\.so cannot be loaded: it is not a loadable shared "
+         r"library \(not an ELF file\)",
+         setup=[fake_extension("notelf", b"not a library\n")], env={"PYTHONPATH": "{SITE}"},
+         argv=["tvm-extend", "doctor"]),
+    Case("tools", "opt-output-folder-missing", r"-o \S+/no/out\.py: no such folder",
+         setup=[kernel_file],
+         argv=["tvm-extend", "opt", "{KERNEL}", "--passes", TVM_PASS, "-o", "{TMP}/no/out.py"]),
+    Case("tools", "opt-not-a-pass",
+         r"pass 'ir\.IRModule': calling ir\.IRModule\(\) failed, so it is not a pass factory",
+         setup=[kernel_file], argv=["tvm-extend", "opt", "{KERNEL}", "--passes", "ir.IRModule"]),
+    Case("tools", "opt-binary-input",
+         r"lib\.py: not a Python source file \(binary content, a NUL byte at offset \d+\)",
+         setup=[write_file("lib.py", b"\x7fELF\x02\x01\x01\x00" + bytes(64))],
+         argv=["tvm-extend", "opt", "{FILE}", "--passes", TVM_PASS]),
+    Case("tools", "opt-missing-file", r"no such file: missing\.py",
+         argv=["tvm-extend", "opt", "missing.py", "--passes", TVM_PASS]),
+    Case("tools", "opt-unknown-pass", r"unknown pass 'no\.such\.Pass'", setup=[kernel_file],
+         argv=["tvm-extend", "opt", "{KERNEL}", "--passes", "no.such.Pass"]),
+    Case("tools", "opt-bad-tvmscript",
+         r"bad\.py: TVMScript error:.*Undefined variable: undefined_name.*bad\.py:7:",
+         setup=[write_file("bad.py", KERNEL.replace("A[i] // 4", "A[i] // undefined_name"))],
+         argv=["tvm-extend", "opt", "{FILE}", "--passes", TVM_PASS]),
+    Case("tools", "opt-syntax-error", r"syntax\.py:1:", setup=[write_file("syntax.py", "def (:\n")],
+         argv=["tvm-extend", "opt", "{FILE}", "--passes", TVM_PASS]),
+    Case("tools", "opt-unknown-pipeline", r"--pipeline nope", setup=[kernel_file],
+         argv=["tvm-extend", "opt", "{KERNEL}", "--pipeline", "nope"]),
+    Case("tools", "opt-failing-pass",
+         r"pass throwing\.transform\.Explode failed.*cannot handle this loop nest",
+         setup=[extensions, kernel_file],
+         argv=["tvm-extend", "opt", "{KERNEL}", "--load", "{EXT}/libthrowing.so",
+               "--passes", "throwing.transform.Explode"]),
+    # --- reload ----------------------------------------------------------------------------
+    Case("reload", "not-loaded",
+         r"ExtensionLoadError: cannot reload extension 'nothing_here': it is not loaded",
+         snippet="import tvm_extend\ntvm_extend.reload_extension('nothing_here')"),
+    Case("reload", "missing-file", r"ExtensionLoadError: .*no such file", setup=[extensions],
+         snippet=load("ext_b", then="tvm_extend.reload_extension('ext_b', TMP + '/gone.so')")),
+    Case("reload", "another-extension", r"ExtensionLoadError: .*that library is extension 'dup'",
+         setup=[extensions],
+         snippet=load("ext_b",
+                      then="tvm_extend.reload_extension('ext_b', EXT + '/libdup_two.so')")),
+    # --- pipeline --------------------------------------------------------------------------
+    Case("pipeline", "unknown-anchor",
+         r"PipelineError: .*NoSuchPass.*Its passes are:.*FlattenBuffer",
+         snippet="import tvm, tvm_extend\nfrom tvm_extend import pipeline as P\n"
+         "P.register('bad', insert=[P.after('NoSuchPass', tvm.tirx.transform.StmtSimplify())])"),
+    Case("pipeline", "ambiguous-anchor", r"PipelineError: .*ambiguous",
+         snippet="import tvm, tvm_extend\nfrom tvm_extend import pipeline as P\n"
+         "P.register('bad', insert=[P.after('StmtSimplify', tvm.tirx.transform.StmtSimplify())])"),
+    Case("pipeline", "unknown-base", r"PipelineError: unknown base pipeline 'nope'",
+         snippet="from tvm_extend import pipeline\npipeline.register('bad', base='nope')"),
+    Case("pipeline", "replace-tvm-pipeline", r"PipelineError: cannot replace TVM's own pipeline",
+         snippet="from tvm_extend import pipeline\npipeline.register('default')"),
+    Case("pipeline", "insert-a-non-pass", r"PipelineError: cannot insert 42: give a Pass",
+         snippet="from tvm_extend import pipeline as P\n"
+         "P.register('bad', insert=[P.after('tirx.FlattenBuffer', 42)])"),
+    Case("pipeline", "insert-an-unknown-global",
+         r"PipelineError: .*no global function 'no\.such\.Pass'",
+         snippet="from tvm_extend import pipeline as P\n"
+         "P.register('bad', insert=[P.after('tirx.FlattenBuffer', 'no.such.Pass')])"),
+    Case("pipeline", "contribute-a-non-pass",
+         r"PipelineError: contribution of 'x' to 'default': cannot insert 42",
+         snippet="from tvm_extend import pipeline as P\n"
+         "P.contribute('x', [P.after('tirx.FlattenBuffer', 42)])"),
+    Case("pipeline", "contribution-unknown-anchor",
+         r"PipelineError: contribution of 'x' to 'default'.*Nope",
+         snippet="import tvm\nfrom tvm_extend import pipeline as P\n"
+         "P.contribute('x', [P.after('Nope', tvm.tirx.transform.StmtSimplify())])"),
+    Case("pipeline", "withdraw-nothing", r"PipelineError: 'x' contributes nothing",
+         snippet="from tvm_extend import pipeline\npipeline.withdraw('x')"),
+    Case("pipeline", "unregister-tvm-pipeline",
+         r"PipelineError: 's_tir' is not a tvm_extend pipeline",
+         snippet="from tvm_extend import pipeline\npipeline.unregister('s_tir')"),
+    # --- backend: README's second bad-input table ------------------------------------------
+    Case("backend", "kind-tvm-builds",
+         r"serves the target kind 'llvm', but target\.build\.llvm is already registered by TVM",
+         setup=[extensions], snippet=load("backend_llvm")),
+    Case("backend", "kind-tvm-does-not-know",
+         r"serves the target kind 'no_such_kind', which TVM .* does not know", setup=[extensions],
+         snippet=load("backend_nokind")),
+    Case("backend", "unknown-backend",
+         r"ValueError: unknown backend 'nope'; loaded backends: .*sim_backend\.interp",
+         setup=[extensions], snippet=load("sim_backend", then="tvm_extend.backend.target('nope')")),
+    Case("backend", "target-names-no-backend",
+         r"ValueError: .*the ext_dev target names no backend.*'sim_backend\.interp'",
+         setup=[extensions, kernel_file],
+         snippet=compile_with("{'kind': 'ext_dev', 'host': 'llvm'}")),
+    Case("backend", "unknown-ext-dev-model", r"ValueError: .*unknown ext_dev backend 'nope'",
+         setup=[extensions, kernel_file],
+         snippet=compile_with("{'kind': 'ext_dev', 'model': 'nope', 'host': 'llvm'}")),
+    Case("backend", "unknown-option", r"ValueError: .*unknown option 'fast=1'",
+         setup=[extensions, kernel_file],
+         snippet=compile_with("tvm_extend.backend.target('sim_backend.interp', fast=1)")),
+    Case("backend", "build-throws", r"RuntimeError: .*asked to build .* in mode exact",
+         setup=[extensions, kernel_file],
+         snippet=compile_with("tvm_extend.backend.target('sim_backend.interp', mode='exact')")),
+    Case("backend", "build-returns-no-module",
+         r"TypeError: .*returned ffi\.String instead of a runtime Module",
+         setup=[extensions, kernel_file],
+         snippet=compile_with("tvm_extend.backend.target('sim_backend.broken')")),
+    # --- the example projects' promises (scripts/test.sh installs them) --------------------
+    Case("call", "schedule-bad-tile", r"ValueError: .*nr a multiple of 4",
+         setup=[requires("project_a"), write_file("matmul.py", MATMUL, "MATMUL")],
+         snippet="import runpy, tvm, project_a\n"
+         "sch = tvm.s_tir.Schedule(runpy.run_path(MATMUL)['matmul'])\n"
+         "project_a.matmul_microkernel(sch, 'C', nr=6)"),
+    Case("backend", "project-name-taken",
+         r"DuplicateRegistrationError: .*'project_b' 9\.9\.9.*'project_b' 0\.1\.0|"
+         r"DuplicateRegistrationError: .*'project_b' 0\.1\.0.*'project_b' 9\.9\.9",
+         setup=[requires("project_b"), extensions],
+         snippet="import project_b\n" + load("impostor")),
+    Case("backend", "c-compiler-rejects-the-code",
+         r"RuntimeError: .*the C compiler .*generated source \S+\.c.*no_such_c_function",
+         setup=[requires("project_b"), write_file("kernel.py", CALLS_UNKNOWN_C, "KERNEL")],
+         snippet=compile_with("project_b.target()", before="import project_b\n")),
+    Case("backend", "c-compiler-missing", r"RuntimeError: .*cannot run '/no/such/cc'",
+         setup=[requires("project_b"), kernel_file],
+         snippet=compile_with("project_b.target(cc='/no/such/cc')", before="import project_b\n")),
+]
+# fmt: on
