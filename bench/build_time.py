@@ -1,8 +1,8 @@
 """Configure and build of examples/my_custom_pass from a clean folder. Target: <= 20 s."""
 
+import importlib.util
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -10,6 +10,8 @@ from pathlib import Path
 from common import summary
 
 ROOT = Path(__file__).resolve().parent.parent
+# The site-packages holding tvm_extend, as a user passes it to a plain `cmake`.
+SITE_PACKAGES = Path(importlib.util.find_spec("tvm_extend").submodule_search_locations[0]).parent
 
 
 def one_build() -> tuple[float, float]:
@@ -28,7 +30,7 @@ def one_build() -> tuple[float, float]:
                 "-B",
                 str(build),
                 "-DCMAKE_BUILD_TYPE=Release",
-                f"-DPython_EXECUTABLE={sys.executable}",
+                f"-DCMAKE_PREFIX_PATH={SITE_PACKAGES}",
             ],
             check=True,
             capture_output=True,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,12 +29,7 @@ BUILD = ROOT / "build" / "bench_mutator"
 
 
 def build_extension() -> str:
-    cmake_dir = subprocess.run(
-        [sys.executable, "-m", "tvm_extend", "--cmake-dir"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    site_packages = Path(tvm_extend.__file__).parent.parent
     subprocess.run(
         [
             "cmake",
@@ -44,8 +38,7 @@ def build_extension() -> str:
             "-B",
             str(BUILD),
             "-DCMAKE_BUILD_TYPE=Release",
-            f"-Dtvm_extend_DIR={cmake_dir}",
-            f"-DPython_EXECUTABLE={sys.executable}",
+            f"-DCMAKE_PREFIX_PATH={site_packages}",
         ],
         check=True,
         capture_output=True,

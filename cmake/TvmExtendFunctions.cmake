@@ -13,19 +13,67 @@
 #
 # tvm_extend_generate_ir_views(<out_dir> [TYPE_KEYS k...] [ONLY] [PRELOAD lib...]
 #                              [NAMESPACE ns] [HEADER path])
-# runs `python -m tvm_extend.ir_views` at configure time; the result is cached until the TVM
-# version or the generator changes.
+# runs `python -m tvm_extend.ir_views` at configure time, with the Python this package is
+# installed for (see _tvm_extend_find_python); the result is cached until the TVM version or the
+# generator changes.
 #
 # TVM_EXTEND_OVERRIDE_TVM_VERSION and TVM_EXTEND_OVERRIDE_FFI_ABI_VERSION ("major.minor.patch"),
 # when set, replace the TVM version and the tvm-ffi C ABI version in the stamp. They exist to
 # test the loader's refusal of an extension built against another TVM or tvm-ffi.
 include_guard(GLOBAL)
 
+# The Python interpreter this package is installed for, in <out>: Python_EXECUTABLE when the
+# user gives one; else the first of <prefix>/bin/python3.X, python3, python beside the
+# site-packages that holds the package (a venv's or the system's), then python3 and python on
+# PATH, that imports tvm_extend from this very folder (checked by running it). Never another
+# interpreter: the generated views must describe the TVM installed beside this package.
+function(_tvm_extend_find_python out)
+  if(Python_EXECUTABLE)
+    set(${out} "${Python_EXECUTABLE}" PARENT_SCOPE)
+    return()
+  endif()
+  get_property(_python GLOBAL PROPERTY _TVM_EXTEND_PYTHON)
+  if(_python)
+    set(${out} "${_python}" PARENT_SCOPE)
+    return()
+  endif()
+  get_filename_component(_pkg "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../.." ABSOLUTE)
+  get_filename_component(_pkg_real "${_pkg}" REALPATH)
+  get_filename_component(_python_dir "${_pkg}/../.." ABSOLUTE)  # <prefix>/lib/python3.11
+  get_filename_component(_python_dir "${_python_dir}" NAME)
+  get_filename_component(_prefix "${_pkg}/../../../.." ABSOLUTE)
+  set(_candidates "${_prefix}/bin/${_python_dir}" "${_prefix}/bin/python3"
+                  "${_prefix}/bin/python")
+  string(REPLACE ":" ";" _path "$ENV{PATH}")
+  foreach(_dir IN LISTS _path)
+    if(_dir)
+      list(APPEND _candidates "${_dir}/python3" "${_dir}/python")
+    endif()
+  endforeach()
+  list(REMOVE_DUPLICATES _candidates)
+  string(CONCAT _where_code "import importlib.util as u, os; print(os.path.realpath("
+                "u.find_spec('tvm_extend').submodule_search_locations[0]))")
+  foreach(_python IN LISTS _candidates)
+    if(EXISTS "${_python}" AND NOT IS_DIRECTORY "${_python}")
+      execute_process(COMMAND "${_python}" -c "${_where_code}" RESULT_VARIABLE _rc
+                      OUTPUT_VARIABLE _where OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+      if(_rc EQUAL 0 AND _where STREQUAL _pkg_real)
+        message(STATUS "tvm_extend: Python ${_python}")
+        set_property(GLOBAL PROPERTY _TVM_EXTEND_PYTHON "${_python}")
+        set(${out} "${_python}" PARENT_SCOPE)
+        return()
+      endif()
+    endif()
+  endforeach()
+  message(FATAL_ERROR
+    "tvm_extend: cannot find the Python that tvm-extend at ${_pkg} is installed for: "
+    "neither ${_prefix}/bin/${_python_dir} (nor python3, python there) nor a python3 or python "
+    "on PATH imports tvm_extend from there. Give it with -DPython_EXECUTABLE=/path/to/python.")
+endfunction()
+
 function(tvm_extend_generate_ir_views out_dir)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "ONLY" "NAMESPACE;HEADER" "TYPE_KEYS;PRELOAD")
-  if(NOT Python_EXECUTABLE)
-    find_package(Python COMPONENTS Interpreter REQUIRED)
-  endif()
+  _tvm_extend_find_python(_python)
   set(_args --out "${out_dir}")
   foreach(_key IN LISTS ARG_TYPE_KEYS)
     list(APPEND _args --type-key "${_key}")
@@ -64,10 +112,10 @@ function(tvm_extend_generate_ir_views out_dir)
      AND EXISTS "${out_dir}/${_header}")
     return()
   endif()
-  execute_process(COMMAND "${Python_EXECUTABLE}" -m tvm_extend.ir_views ${_args}
+  execute_process(COMMAND "${_python}" -m tvm_extend.ir_views ${_args}
                   RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
   if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "tvm_extend: generating the IR views with ${Python_EXECUTABLE} failed "
+    message(FATAL_ERROR "tvm_extend: generating the IR views with ${_python} failed "
                         "(set Python_EXECUTABLE to the Python that has TVM and tvm-extend):\n"
                         "${_out}${_err}")
   endif()

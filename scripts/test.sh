@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# All the tests: set up, install the example, then pytest (which also builds and runs the
-# GoogleTest binary and builds every example out of tree from a clean folder).
+# All the tests: set up, install the examples, the style checks (scripts/lint.sh: clang-format
+# and ruff, as .pre-commit-config.yaml), then pytest (which also builds and runs the GoogleTest
+# binary, builds every example out of tree from a clean folder, and runs the fault suite).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if ! [ -f /usr/include/gtest/gtest.h ] || ! command -v chromium >/dev/null; then
@@ -16,4 +17,5 @@ PY=$("$ROOT/scripts/setup.sh")
   -c "$ROOT/constraints.txt" "$ROOT/examples/my_custom_pass" "$ROOT/examples/tir_passes" \
   "$ROOT/examples/project_a" "$ROOT/examples/project_b"
 cd "$ROOT"
+PY="$PY" "$ROOT/scripts/lint.sh"
 exec "$PY" -m pytest -q tests "$@"

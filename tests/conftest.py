@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,26 +16,24 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "tests"
 
 
-def cmake_dir() -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "tvm_extend", "--cmake-dir"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip()
+def site_packages() -> Path:
+    """The site-packages folder holding the installed tvm_extend (found without importing it):
+    what CMAKE_PREFIX_PATH names for find_package(tvm_extend), the documented way."""
+    spec = importlib.util.find_spec("tvm_extend")
+    assert spec is not None and spec.submodule_search_locations, "tvm_extend is not installed"
+    return Path(spec.submodule_search_locations[0]).parent
 
 
 def cmake_build(source: Path, build: Path, *extra: str) -> subprocess.CompletedProcess:
-    """Configure and build a CMake project against the installed tvm_extend package."""
+    """Configure and build a CMake project against the installed tvm_extend package, found as a
+    user's plain `cmake` finds it: through CMAKE_PREFIX_PATH, the package finding its Python."""
     configure = [
         "cmake",
         "-S",
         str(source),
         "-B",
         str(build),
-        f"-Dtvm_extend_DIR={cmake_dir()}",
-        f"-DPython_EXECUTABLE={sys.executable}",
+        f"-DCMAKE_PREFIX_PATH={site_packages()}",
         "-DCMAKE_BUILD_TYPE=Release",
         "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror",
         *extra,
@@ -45,6 +45,86 @@ def cmake_build(source: Path, build: Path, *extra: str) -> subprocess.CompletedP
         capture_output=True,
         text=True,
     )
+
+
+# --- synthetic layouts for the CMake package's TVM_PREBUILD_PATH / TVM_SOURCE_DIR ------------
+
+
+def touch(path: Path, text: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def fake_tvm_tree(
+    root: Path, version: str | None, version_in: str = "libinfo.py", libname: str = "libtvm.so"
+) -> Path:
+    """A TVM source checkout with a build folder (returned), as the seed's TVM_PREBUILD_PATH
+    expects. The version sits where a checkout has it: ``libinfo.py`` (TVM 0.27's indented
+    fallback), ``base.h`` (``#define TVM_VERSION``) or ``git`` (a tag); None: nowhere."""
+    build = root / "build"
+    for lib in (libname, "libtvm_runtime.so", "lib/libtvm_ffi.so"):
+        touch(build / lib)
+    touch(root / "include" / "tvm" / "ir" / "expr.h", "// fake\n")
+    touch(root / "3rdparty" / "tvm-ffi" / "include" / "tvm" / "ffi" / "c_api.h", "// fake\n")
+    touch(root / "3rdparty" / "tvm-ffi" / "3rdparty" / "dlpack" / "include" / "dlpack" / "dlpack.h")
+    touch(
+        root / "3rdparty" / "tvm-ffi" / "python" / "tvm_ffi" / "_version.py",
+        '__version__ = version = "0.1.9"\n',
+    )
+    base_h = root / "include" / "tvm" / "runtime" / "base.h"
+    libinfo = root / "python" / "tvm" / "libinfo.py"
+    if version_in == "libinfo.py" and version:
+        touch(
+            libinfo,
+            f"try:\n    from ._version import version as __version__\n"
+            f'except ImportError:\n    __version__ = "{version}"\n',
+        )
+    else:
+        touch(libinfo, "from ._version import version as __version__\n")
+    if version_in == "base.h" and version:
+        touch(base_h, f'#ifndef TVM_VERSION\n#define TVM_VERSION "{version}"\n#endif\n')
+    else:
+        touch(base_h, "// no version here\n")
+    if version_in == "git" and version:
+        git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "tree"], check=True)
+        subprocess.run([*git, "tag", f"v{version}"], check=True)
+    return build
+
+
+def fake_wheel_tvm(site: Path, version: str, ffi: bool = True) -> Path:
+    """``site/tvm`` laid out as the apache-tvm wheel installs it (empty libraries), with
+    ``site/tvm_ffi`` beside it unless ``ffi`` is False. Returns the tvm folder."""
+    tvm_dir = site / "tvm"
+    touch(tvm_dir / "__init__.py")
+    touch(tvm_dir / "_version.py", f"__version__ = version = '{version}'\n")
+    for lib in ("libtvm_compiler.so", "libtvm_runtime.so"):
+        touch(tvm_dir / "lib" / lib)
+    if ffi:
+        touch(site / "tvm_ffi" / "lib" / "libtvm_ffi.so")
+        touch(site / "tvm_ffi" / "include" / "tvm" / "ffi" / "c_api.h")
+        touch(site / "tvm_ffi" / "_version.py", "__version__ = version = '0.1.9'\n")
+    return tvm_dir
+
+
+def fake_site(prefix: Path, headers: bool = True, tvm: bool = True) -> Path:
+    """``prefix/lib/pythonX.Y/site-packages`` holding a copy of the installed tvm_extend (its
+    files linked, its CMake package copied, so CMake sees the copy's place) and, with ``tvm``,
+    links to the installed TVM and tvm-ffi; no Python in ``prefix/bin``. Returns the folder."""
+    site = prefix / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    real = site_packages()
+    (site / "tvm_extend").mkdir(parents=True)
+    for entry in (real / "tvm_extend").iterdir():
+        if entry.name == "share":
+            shutil.copytree(entry, site / "tvm_extend" / "share")
+        elif entry.name != "include" or headers:
+            (site / "tvm_extend" / entry.name).symlink_to(entry)
+    if tvm:
+        for package in ("tvm", "tvm_ffi"):
+            (site / package).symlink_to(real / package)
+    return site
 
 
 @pytest.fixture(scope="session")

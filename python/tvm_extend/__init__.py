@@ -1,9 +1,11 @@
 """tvm-extend: extend Apache TVM out of tree.
 
-``import tvm_extend`` imports TVM, loads the tvm-extend core, and autoloads installed extensions
-(entry-point group ``tvm_extend.extensions``; set ``TVM_EXTEND_NO_AUTOLOAD=1`` to skip). The
-order of ``import tvm``, ``import tvm_extend`` and an extension's own import does not matter:
-extensions register through the loader, never at library load time.
+``import tvm`` alone loads installed extensions: each declares an entry point
+``myext = "tvm_extend.autoloader:myext"`` in TVM's own group ``tvm.backends``
+(:mod:`tvm_extend.autoloader`). ``import tvm_extend`` imports TVM, loads the tvm-extend core, and
+loads the same extensions (set ``TVM_EXTEND_NO_AUTOLOAD=1`` to skip). The order of ``import
+tvm``, ``import tvm_extend`` and an extension's own import does not matter: extensions register
+through the loader, never at library load time.
 """
 
 import os
@@ -39,10 +41,21 @@ __all__ = [
 
 # The command line (`python -m tvm_extend ...`, the `tvm-extend` script) must stay fast and work
 # even when an installed extension is broken, so it skips importing TVM and autoloading here and
-# loads what each command needs itself. sys.argv[0] is "-m" while Python locates a -m module.
-_RUN_AS_MAIN = bool(sys.argv) and (
-    sys.argv[0] == "-m" or os.path.basename(sys.argv[0]) == "tvm-extend"
-)
+# loads what each command needs itself. Only tvm_extend's own command line: `python -m
+# tvm.exec.rpc_server` also imports tvm (and so this package) while sys.argv[0] is "-m".
+def _run_as_main() -> bool:
+    if sys.argv and os.path.basename(sys.argv[0]) == "tvm-extend":
+        return True
+    orig = getattr(sys, "orig_argv", None)  # Python 3.10+: the interpreter's own command line
+    if orig is None:
+        return bool(sys.argv) and sys.argv[0] == "-m"
+    return any(
+        arg == "-m" and orig[i + 1 : i + 2] in (["tvm_extend"], ["tvm_extend.__main__"])
+        for i, arg in enumerate(orig)
+    )
+
+
+_RUN_AS_MAIN = _run_as_main()
 
 if not _RUN_AS_MAIN:
     from . import (

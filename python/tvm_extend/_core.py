@@ -32,6 +32,8 @@ def _load_core() -> None:
 
 
 _load_core()
+# The loader is usable: tvm_extend.autoloader's entry points may load extensions from now on.
+READY = True
 
 
 def call(name: str, *args):

@@ -88,7 +88,7 @@ def modules(lib, name: str) -> list:
 
 def counters(lib, name: str) -> dict:
     """{kernel: {counter: value}} of the modules of backend ``name`` in ``lib``, for backends
-    built on the kit's C module (<tvm_extend/backend/c_module.h>)."""
+    built on the kit's C module whose kernels have counters (<tvm_extend/backend/counters.h>)."""
     out = {}
     for module in modules(lib, name):
         for kernel, values in module.get_function("tvm_extend.counters")().items():

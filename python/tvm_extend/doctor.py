@@ -8,7 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
-from importlib.metadata import PackageNotFoundError, entry_points, version
+from importlib.metadata import PackageNotFoundError, version
 
 # TVM_EXTEND_ENTRY_SYMBOL of include/tvm_extend/extension/abi.h: what every extension exports.
 ENTRY_SYMBOL = "TVMExtendExtensionEntry_v1"
@@ -141,7 +141,7 @@ def run(out) -> int:
     import tvm
     import tvm_ffi
 
-    from . import _core, loader
+    from . import _core, autoloader, loader
     from ._version import __version__
     from .errors import ExtensionError
     from .finder import find_extension_library
@@ -161,35 +161,37 @@ def run(out) -> int:
         w(f"  {line}\n")
         if problem:
             problems.append(problem)
-    eps = sorted(entry_points(group=loader.AUTOLOAD_GROUP), key=lambda e: e.name)
-    w(f"\nInstalled extensions ({len(eps)}, entry-point group {loader.AUTOLOAD_GROUP}):\n")
+    eps = autoloader.installed()
+    w(f"\nInstalled extensions ({len(eps)}, entry-point group {autoloader.GROUP}):\n")
     for ep in eps:
-        dist = ep.dist.name if ep.dist is not None else ep.module
+        dist = ep.dist
+        if ep.group != autoloader.GROUP:
+            w(f"  {ep.entry}: declared in the older group {ep.group}; still loaded\n")
         try:
-            path = find_extension_library(ep.module)
+            path = find_extension_library(ep.package)
         except FileNotFoundError:
             path = None  # load_extension says where it looked
         bad = check_library(path) if path is not None else None
         if bad is not None:
             reinstall = "pip install --no-build-isolation --force-reinstall --no-deps " + dist
-            w(f"  {ep.name} (package {dist} {_dist_version(dist)}): FAILED\n    {bad[0]}\n")
-            problems.append(f"{ep.name}: {bad[0]}. Fix: {bad[1].format(reinstall=reinstall)}")
+            w(f"  {ep.entry} (package {dist} {_dist_version(dist)}): FAILED\n    {bad[0]}\n")
+            problems.append(f"{ep.entry}: {bad[0]}. Fix: {bad[1].format(reinstall=reinstall)}")
             continue
         try:
-            ext = loader.load_extension(ep.module)
+            ext = loader.load_extension(ep.package)
         except ExtensionError as err:
             kind = type(err).__name__
-            w(f"  {ep.name} (package {dist} {_dist_version(dist)}): FAILED\n")
+            w(f"  {ep.entry} (package {dist} {_dist_version(dist)}): FAILED\n")
             w(f"    {kind}: {err}\n")
             problems.append(
-                f"{ep.name}: {kind}. Fix: "
+                f"{ep.entry}: {kind}. Fix: "
                 + FIXES.get(kind, FIXES["ExtensionLoadError"]).format(dist=dist)
             )
             continue
         except Exception as err:  # noqa: BLE001  (a broken package must not stop the report)
-            w(f"  {ep.name} (package {dist}): FAILED\n    {type(err).__name__}: {err}\n")
+            w(f"  {ep.entry} (package {dist}): FAILED\n    {type(err).__name__}: {err}\n")
             problems.append(
-                f"{ep.name}: {type(err).__name__}. Fix: "
+                f"{ep.entry}: {type(err).__name__}. Fix: "
                 + FIXES["ExtensionLoadError"].format(dist=dist)
             )
             continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 
 import tvm_ffi
 
@@ -12,8 +11,7 @@ from . import _core
 from .errors import ExtensionLoadError
 from .finder import find_extension_library
 
-AUTOLOAD_GROUP = "tvm_extend.extensions"
-NO_AUTOLOAD_ENV = "TVM_EXTEND_NO_AUTOLOAD"
+AUTOLOAD_GROUP = "tvm.backends"  # TVM's own; values "tvm_extend.autoloader:<package>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,21 +139,17 @@ def describe_owner(global_name: str) -> str:
 
 
 def autoload() -> list[Extension]:
-    """Load every installed extension advertised in the ``tvm_extend.extensions`` entry-point
-    group. A failing extension is reported as a warning and skipped; the rest still load."""
-    if os.environ.get(NO_AUTOLOAD_ENV, "").lower() in ("1", "true", "yes", "on"):
-        return []
-    from importlib.metadata import entry_points
+    """Load every installed extension that asks to be autoloaded: entry points of TVM's group
+    ``tvm.backends`` whose value is ``tvm_extend.autoloader:<package>`` (``import tvm`` loads
+    them too), and of the older group ``tvm_extend.extensions``. A failing extension is
+    reported as a warning naming it and skipped; the rest still load."""
+    from . import autoloader as _autoload
 
+    if _autoload.disabled():
+        return []
     loaded = []
-    for ep in entry_points(group=AUTOLOAD_GROUP):
-        try:
-            loaded.append(load_extension(ep.module))
-        except Exception as err:  # noqa: BLE001  (one broken extension must not break import)
-            warnings.warn(
-                f"tvm_extend: autoload of extension '{ep.name}' ({ep.value}) failed: "
-                f"{type(err).__name__}: {err}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+    for item in _autoload.installed():
+        ext = _autoload.load(item.package, item.entry)
+        if ext is not None:
+            loaded.append(ext)
     return loaded

@@ -22,28 +22,19 @@ AVAILABLE = ("pass", "function", "op", "backend")
 CMAKE = """\
 cmake_minimum_required(VERSION 3.18)
 project({name} LANGUAGES CXX)
-
-find_package(Python COMPONENTS Interpreter REQUIRED)
-if(NOT tvm_extend_DIR)
-  execute_process(COMMAND "${{Python_EXECUTABLE}}" -m tvm_extend --cmake-dir
-                  OUTPUT_VARIABLE tvm_extend_DIR OUTPUT_STRIP_TRAILING_WHITESPACE
-                  RESULT_VARIABLE _rc ERROR_VARIABLE _err)
-  if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "tvm-extend is not installed for ${{Python_EXECUTABLE}} (${{_err}}). "
-                        "Build with `pip install --no-build-isolation .`")
-  endif()
-endif()
 find_package(tvm_extend CONFIG REQUIRED)
-
 tvm_extend_add_extension({name} SOURCES {sources})
 install(TARGETS {name} LIBRARY DESTINATION {name})
 """
 
 PYPROJECT = """\
-# Build with `pip install --no-build-isolation .`: the extension is compiled against the TVM
-# and tvm-extend installed in the environment that will run it.
+# `pip install .` builds in an isolated environment with these requirements (tvm-extend and the
+# TVM release from the index); `pip install --no-build-isolation .` builds against the TVM and
+# tvm-extend of the environment that will run it, with nothing fetched.
 [build-system]
-requires = ["scikit-build-core>=0.10"]
+requires = [
+  "scikit-build-core>=0.10", "tvm-extend{kit_range}", "apache-tvm>={release},<{next_release}"
+]
 build-backend = "scikit_build_core.build"
 
 [project]
@@ -52,13 +43,15 @@ version = "0.1.0"
 description = "A TVM extension built with tvm-extend"
 requires-python = ">=3.9"
 # The TVM release it is built for: the loader refuses any other (tvm-extend's version policy).
-dependencies = ["tvm-extend", "apache-tvm>={release},<{next_release}"]
+dependencies = ["tvm-extend{kit_range}", "apache-tvm>={release},<{next_release}"]
 
-[project.entry-points."tvm_extend.extensions"]
-{name} = "{name}"
+# `import tvm` loads the extension (TVM calls its tvm.backends entry points).
+[project.entry-points."tvm.backends"]
+{name} = "tvm_extend.autoloader:{name}"
 
 [tool.scikit-build]
 minimum-version = "0.10"
+wheel.py-api = "py3"  # the library uses no CPython API: one wheel for every Python 3
 cmake.build-type = "Release"
 wheel.packages = ["python/{name}"]
 build-dir = "build/{{wheel_tag}}"
@@ -177,41 +170,56 @@ def test_clamp_kernel_matches_numpy():
 '''
 
 BACKEND_CC = """\
-// {name}.c: a code generator for TVM's ext_dev target. It emits C with the kit's emitter (here
-// with a counter of each kernel's stores), compiles it with the system C compiler and returns a
-// runnable module. Select it with tvm_extend.backend.target("{name}.c").
+// {name}.c: a code generator for TVM's ext_dev target. TVM's own C generator writes the kernels
+// (through the kit's <tvm_extend/backend/c_source.h>) after this extension's TIR pass
+// {name}.transform.CountStores has given each kernel a store counter; the system C compiler
+// compiles them into a runnable module. Select it with tvm_extend.backend.target("{name}.c").
 #include <tvm_extend/backend/backend.h>
-#include <tvm_extend/backend/c_emitter.h>
 #include <tvm_extend/backend/c_module.h>
+#include <tvm_extend/backend/c_source.h>
+#include <tvm_extend/backend/counters.h>
 #include <tvm_extend/extension.h>
+#include <tvm_extend/ir/tir.h>
+#include <tvm_extend/transform/prim_func_pass.h>
 
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace {{
-using tvm_extend::backend::CEmitter;
+using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
+using tvm_extend::backend::KernelCounters;
 
-class Emitter : public CEmitter {{
+// Change the kernels here, before code generation: one more on the counter before each store.
+class CountStores : public StmtExprMutator {{
  public:
-  using CEmitter::CEmitter;
-
- protected:
-  // Change the generated C here: Load() wraps every read, BeforeStore() comes before a write.
-  void BeforeStore(const Var&) override {{
-    Line("++tvmx_counters[" + std::to_string(Counter("stores")) + "];");
+  explicit CountStores(const KernelCounters& counters) : counters_(counters) {{}}
+  Stmt VisitStmt_(const BufferStore& op) override {{
+    tvm::ffi::Array<tvm::ffi::ObjectRef> seq{{counters_.Increment("stores"), op}};
+    return SeqStmt::Make(tvm_extend::ir::List<Stmt>(seq));
   }}
+
+ private:
+  const KernelCounters& counters_;
 }};
+
+tvm::ffi::ObjectRef CountStoresPass() {{
+  return tvm_extend::transform::MakePrimFuncPass(
+      "{name}.transform.CountStores",
+      [](tvm::ffi::ObjectRef func, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef) {{
+        KernelCounters counters({{"stores"}});
+        return counters.AddTo(func, CountStores(counters).VisitStmt(PrimFunc(func).body()));
+      }},
+      0);
+}}
 
 tvm::ffi::Module Build(tvm::ffi::ObjectRef mod, tvm::ffi::ObjectRef,
                        tvm_extend::backend::Options options) {{
-  std::vector<tvm_extend::backend::CKernel> kernels;
-  std::string source = tvm_extend::backend::EmitC<Emitter>(mod, &kernels);
-  std::string command = std::string(options["cc"]) + " -O2 -std=gnu11 " +
-                        "-Werror=implicit-function-declaration";
-  return tvm_extend::backend::BuildCModule("{name}.c", source, std::move(kernels), command, "");
+  std::string command =
+      std::string(options["cc"]) + " -O2 -std=gnu11 -Werror=implicit-function-declaration";
+  return tvm_extend::backend::BuildCSource("{name}.c", mod, command, "", {{CountStoresPass()}});
 }}
 }}  // namespace
+
+TVM_EXTEND_REGISTER_PRIM_FUNC_PASS_FACTORY("{name}.transform.CountStores", CountStoresPass);
 
 TVM_EXTEND_REGISTER_BACKEND("{name}.c", [] {{
   return tvm_extend::backend::BackendSpec("C for ext_dev, with a store counter per kernel")
@@ -226,7 +234,8 @@ TVM_EXTEND_REGISTER_BACKEND("{name}.c", [] {{
 """
 
 TEST_BACKEND = '''\
-"""The backend {name}.c: a kernel compiled through it for ext_dev, checked against numpy."""
+"""The backend {name}.c: a kernel compiled through it for ext_dev, checked against numpy, and
+its pass {name}.transform.CountStores before and after."""
 
 import numpy as np
 import pytest
@@ -252,6 +261,24 @@ def test_axpy_matches_numpy_and_counts_its_stores():
     assert {name}.counters(lib) == {{"axpy_kernel": {{"stores": 64}}}}
 
 
+def test_count_stores_before_after():
+    @T.prim_func
+    def before(A: T.Buffer((8,), "float32")):
+        for i in range(8):
+            A[i] = A[i] + T.float32(1)
+
+    @T.prim_func
+    def expected(A: T.Buffer((8,), "float32"), counters_ptr: T.handle("int64", "global")):
+        T.func_attr({{"tvm_extend.counters": ["stores"]}})
+        counters = T.decl_buffer((1,), "int64", data=counters_ptr)
+        for i in range(8):
+            counters[0] = counters[0] + T.int64(1)
+            A[i] = A[i] + T.float32(1)
+
+    after = {name}.CountStores()(tvm.IRModule({{"main": before}}))["main"]
+    tvm.ir.assert_structural_equal(after, expected.with_attr("global_symbol", "before"))
+
+
 def test_unknown_options_are_refused():
     with pytest.raises(ValueError, match="unknown option"):
         tvm.compile(axpy, target={name}.target(speed="max"))
@@ -267,6 +294,11 @@ def target(host="llvm", **options):
 def counters(lib) -> dict:
     """The counters of the kernels that {name}.c compiled into ``lib``."""
     return tvm_extend.backend.counters(lib, "{name}.c")
+
+
+def CountStores():  # noqa: N802  (TVM's pass naming)
+    """The pass that gives each kernel a store counter ({name}.c runs it before generating C)."""
+    return extension["transform.CountStores"]()
 '''
 
 INIT_PY = '''\
@@ -393,6 +425,14 @@ KINDS = {
 }
 
 
+def kit_range() -> str:
+    """The tvm-extend releases a generated project builds with: this one's minor series."""
+    from ._version import __version__
+
+    major, minor = (int(p) for p in __version__.split(".")[:2])
+    return f">={major}.{minor},<{major}.{minor + 1}"
+
+
 def release_bounds(tvm_version: str) -> dict:
     """`>=X.Y.Z,<X.Y.(Z+1)`: every repackaging (.postN) of the release, nothing else."""
     m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", tvm_version)
@@ -463,9 +503,9 @@ def installed_module(name: str) -> str | None:
 def _is_extension_package(name: str) -> bool:
     """Whether an installed package advertises extension ``name`` (a previous copy of the
     project being written again)."""
-    from importlib.metadata import entry_points
+    from .autoloader import installed
 
-    return any(ep.name == name for ep in entry_points(group="tvm_extend.extensions"))
+    return any(item.entry == name for item in installed())
 
 
 def check_project_name(name: str) -> None:
@@ -513,7 +553,10 @@ def new_project(name: str, dest: Path, kinds: list[str], tvm_version: str) -> li
     files = {
         "src/extension.cc": ENTRY_CC.format(name=name),
         "pyproject.toml": PYPROJECT.format(
-            name=name, dist=name.replace("_", "-"), **release_bounds(tvm_version)
+            name=name,
+            dist=name.replace("_", "-"),
+            kit_range=kit_range(),
+            **release_bounds(tvm_version),
         ),
     }
     api, usage, contents = "", [], []

@@ -57,14 +57,14 @@ tvm::ffi::Any DispatchBuild(const std::string& kind, tvm::ffi::Any mod, tvm::ffi
       for (const auto& [name, e] : table.backends) {
         if (e.kind == kind) known.push_back(name);
       }
-      throw tvm::ffi::Error(
-          error_kind::kValue,
-          (model.empty() ? "the " + kind + " target names no backend"
-                         : "unknown " + kind + " backend '" + model + "'") +
-              ". Choose one with the target's model, e.g. Target({\"kind\": \"" + kind +
-              "\", \"model\": NAME, \"host\": \"llvm\"}); loaded backends for " + kind + ": " +
-              Quoted(known, "none is loaded") + ".",
-          "");
+      throw tvm::ffi::Error(error_kind::kValue,
+                            (model.empty() ? "the " + kind + " target names no backend"
+                                           : "unknown " + kind + " backend '" + model + "'") +
+                                ". Choose one with the target's model, e.g. Target({\"kind\": \"" +
+                                kind +
+                                "\", \"model\": NAME, \"host\": \"llvm\"}); loaded backends for " +
+                                kind + ": " + Quoted(known, "none is loaded") + ".",
+                            "");
     }
     entry = found->second;
   }
@@ -78,8 +78,8 @@ tvm::ffi::Any DispatchBuild(const std::string& kind, tvm::ffi::Any mod, tvm::ffi
       if (eq == std::string::npos || !entry.options.count(key)) {
         std::string listed;
         for (const auto& [name, option] : entry.options) {
-          listed += (listed.empty() ? "'" : "; '") + name + "' (" + option.second +
-                    ", default '" + option.first + "')";
+          listed += (listed.empty() ? "'" : "; '") + name + "' (" + option.second + ", default '" +
+                    option.first + "')";
         }
         throw tvm::ffi::Error(error_kind::kValue,
                               "unknown option '" + text + "' for backend '" + model + "' of " +

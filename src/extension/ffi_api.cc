@@ -92,10 +92,9 @@ std::vector<std::pair<const char*, Function>> CoreFunctions() {
        Function::FromTyped(
            [](String path) {
              library_file::Inspected file = library_file::Inspect(path, path);
-             return Map<String, Any>{
-                 {"path", String(file.path)},
-                 {"size", static_cast<int64_t>(file.identity.size)},
-                 {"registers_globals_itself", file.registers_globals_itself}};
+             return Map<String, Any>{{"path", String(file.path)},
+                                     {"size", static_cast<int64_t>(file.identity.size)},
+                                     {"registers_globals_itself", file.registers_globals_itself}};
            },
            "tvm_extend.InspectLibrary")},
       {"tvm_extend.DescribeGlobalOwner",

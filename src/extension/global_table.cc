@@ -100,7 +100,10 @@ std::string Snapshot::Describe(const std::vector<Change>& changes) {
   for (const Change& change : changes) {
     if (!out.empty()) out += ", ";
     out += "'" + change.name + "' (" +
-           (!change.before ? "new" : !change.after ? "removed" : "replaced") + ")";
+           (!change.before  ? "new"
+            : !change.after ? "removed"
+                            : "replaced") +
+           ")";
   }
   return out;
 }

@@ -112,8 +112,8 @@ class BackendKindImpl : public Kind {
     if (std::find(kinds.begin(), kinds.end(), entry.kind) == kinds.end()) {
       return refuse(error_kind::kExtensionLoad,
                     "serves the target kind '" + entry.kind + "', which TVM " +
-                        abi::RunningTVMVersion() + " does not know. Known kinds: " +
-                        Quoted(kinds) + ".");
+                        abi::RunningTVMVersion() + " does not know. Known kinds: " + Quoted(kinds) +
+                        ".");
     }
     const std::string build_name = "target.build." + entry.kind;
     if (std::optional<Function> existing = Function::GetGlobal(build_name)) {
@@ -141,8 +141,7 @@ class BackendKindImpl : public Kind {
     for (const auto& option : spec["options"].cast<tvm::ffi::Array<tvm::ffi::Array<String>>>()) {
       entry.options[option[0]] = {option[1], option[2]};
     }
-    return std::make_unique<PendingBackend>(reg.name, std::move(entry),
-                                            tx.replaced_owns(reg.name));
+    return std::make_unique<PendingBackend>(reg.name, std::move(entry), tx.replaced_owns(reg.name));
   }
 };
 

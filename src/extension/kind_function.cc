@@ -72,8 +72,9 @@ class GlobalFunctionKind : public Kind {
   }
   std::unique_ptr<Pending> Prepare(const Transaction& tx, const RegistrationRecord& reg,
                                    Function created, std::vector<Problem>*) const override {
-    return std::make_unique<PendingFunction>(reg.name, GuardCalls("function " + reg.name + " failed: ", std::move(created)),
-                                             tx.replaced_owns(reg.name));
+    return std::make_unique<PendingFunction>(
+        reg.name, GuardCalls("function " + reg.name + " failed: ", std::move(created)),
+        tx.replaced_owns(reg.name));
   }
 
  private:

@@ -186,8 +186,8 @@ Inspected Inspect(const std::string& path, const std::string& shown_as) {
   if (!file.Read(0, head, ident)) Refuse(shown_as, "it cannot be read" + IncompleteHint(id));
   const size_t magic = std::min<size_t>(head, SELFMAG);
   if (magic > 0 && std::all_of(ident, ident + magic, [](unsigned char c) { return c == 0; })) {
-    Refuse(shown_as, "it is not a loadable shared library: it starts with zero bytes" +
-                         IncompleteHint(id));
+    Refuse(shown_as,
+           "it is not a loadable shared library: it starts with zero bytes" + IncompleteHint(id));
   }
   if (std::memcmp(ident, ELFMAG, magic) != 0) {
     Refuse(shown_as, "it is not a loadable shared library (not an ELF file)");
@@ -213,8 +213,8 @@ Inspected Inspect(const std::string& path, const std::string& shown_as) {
                          MachineName(kHostMachine) + ". Build the extension on this machine.");
   }
   if (eh.e_type != ET_DYN) {
-    const char* what = eh.e_type == ET_EXEC ? "an executable"
-                       : eh.e_type == ET_REL ? "an object file (.o)"
+    const char* what = eh.e_type == ET_EXEC   ? "an executable"
+                       : eh.e_type == ET_REL  ? "an object file (.o)"
                        : eh.e_type == ET_CORE ? "a core dump"
                                               : "an ELF file of an unknown type";
     Refuse(shown_as, std::string("it is ") + what +
@@ -292,15 +292,15 @@ Inspected Inspect(const std::string& path, const std::string& shown_as) {
     }
   }
   if (!has_entry) {
-    std::string why = std::string("it has no tvm-extend entry point (") +
-                      TVM_EXTEND_ENTRY_SYMBOL +
+    std::string why = std::string("it has no tvm-extend entry point (") + TVM_EXTEND_ENTRY_SYMBOL +
                       "). Define one with TVM_EXTEND_EXTENSION(name, \"version\") from "
                       "<tvm_extend/extension.h>.";
     if (out.registers_globals_itself) {
-      why += " It registers global functions itself (it imports TVMFFIFunctionSetGlobal, as "
-             "TVM_FFI_STATIC_INIT_BLOCK does), unchecked, while it is being mapped; a name "
-             "someone else owns would abort the process. It was not loaded: register with "
-             "TVM_EXTEND_REGISTER_FUNC instead.";
+      why +=
+          " It registers global functions itself (it imports TVMFFIFunctionSetGlobal, as "
+          "TVM_FFI_STATIC_INIT_BLOCK does), unchecked, while it is being mapped; a name "
+          "someone else owns would abort the process. It was not loaded: register with "
+          "TVM_EXTEND_REGISTER_FUNC instead.";
     }
     Refuse(shown_as, why);
   }
@@ -322,9 +322,8 @@ Copy PrivateCopy(const std::string& source, const std::string& stem) {
     const std::string source_dir = source.substr(0, source.find_last_of('/') + 1);
     int fd = -1;
     std::vector<char> name;
-    for (const std::string& dir :
-         {source_dir.empty() ? std::string("./") : source_dir,
-          std::string(tmp && *tmp ? tmp : "/tmp") + "/"}) {
+    for (const std::string& dir : {source_dir.empty() ? std::string("./") : source_dir,
+                                   std::string(tmp && *tmp ? tmp : "/tmp") + "/"}) {
       std::string templ = dir + ".lib" + stem + ".tvm_extend.XXXXXX.so";
       name.assign(templ.begin(), templ.end());
       name.push_back('\0');
@@ -350,13 +349,13 @@ Copy PrivateCopy(const std::string& source, const std::string& stem) {
     close(fd);
     if (done != data.size()) {
       unlink(name.data());
-      Refuse(source, "cannot write its private copy " + std::string(name.data()) +
-                         " (disk full?)");
+      Refuse(source, "cannot write its private copy " + std::string(name.data()) + " (disk full?)");
     }
     return Copy{name.data(), before};
   }
-  Refuse(source, "it kept changing while it was being read. Load it when the build that "
-                 "writes it has finished.");
+  Refuse(source,
+         "it kept changing while it was being read. Load it when the build that "
+         "writes it has finished.");
 }
 
 void ProbeStaticInitializers(const std::string& path, const std::string& shown_as) {

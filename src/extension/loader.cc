@@ -151,10 +151,10 @@ ExtensionRecord ReadRecord(const TVMExtendExtensionInfo* info, const std::string
     const TVMExtendRegistrationInfo& reg = info->registrations[i];
     const loader::Kind* kind = loader::KindFor(reg.kind);
     if (kind == nullptr) {
-      Fail(error_kind::kExtensionLoad,
-           "cannot load " + path + ": registration '" + std::string(reg.name ? reg.name : "?") +
-               "' has an unknown kind " + std::to_string(reg.kind) +
-               "; it was built with a newer tvm-extend");
+      Fail(error_kind::kExtensionLoad, "cannot load " + path + ": registration '" +
+                                           std::string(reg.name ? reg.name : "?") +
+                                           "' has an unknown kind " + std::to_string(reg.kind) +
+                                           "; it was built with a newer tvm-extend");
     }
     kinds->push_back(reg.kind);
     r.registrations.push_back(RegistrationRecord{
@@ -278,9 +278,9 @@ class LoadTransaction {
     }
     for (const auto& ext : state_.loaded) {
       if (ext.get() != replacing_ && ext->record.name == record_.name && ext->record.active) {
-        problems.push_back({error_kind::kDuplicateRegistration,
-                            "an extension of the same name is already loaded: " +
-                                ExtensionLabel(ext->record)});
+        problems.push_back(
+            {error_kind::kDuplicateRegistration,
+             "an extension of the same name is already loaded: " + ExtensionLabel(ext->record)});
       }
     }
     RefuseIf(problems);
@@ -382,8 +382,8 @@ class LoadTransaction {
   void CheckIdentity() {
     if (replacing_ != nullptr && record_.name != replacing_->record.name) {
       Fail(error_kind::kExtensionLoad, "cannot reload " + ExtensionLabel(replacing_->record) +
-                                           " from " + shown_path_ + ": that library is extension '" +
-                                           record_.name + "'");
+                                           " from " + shown_path_ +
+                                           ": that library is extension '" + record_.name + "'");
     }
   }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -201,6 +202,55 @@ finally:
     assert tvm.get_global_func("ext_b.add_one")(1) == 2, "the running build was lost"
 """
 
+
+def cmake_probe(tmp: Path) -> dict[str, str]:
+    """PROBE (tests/cmake/probe, which finds tvm_extend) and SITE (the site-packages holding
+    tvm_extend), for CMAKE_PROBE: a user's plain `cmake` run."""
+    from conftest import ROOT, site_packages
+
+    return {"PROBE": str(ROOT / "tests" / "cmake" / "probe"), "SITE": str(site_packages())}
+
+
+def tvm_tree(
+    version: str | None, version_in: str = "libinfo.py", remove: tuple[str, ...] = ()
+) -> Setup:
+    """TREE: a synthetic TVM source checkout (the version where ``version_in`` says, or none),
+    and BUILD, its build folder; the ``remove``d files (relative to TREE) taken away."""
+
+    def setup(tmp: Path) -> dict[str, str]:
+        from conftest import fake_tvm_tree
+
+        build = fake_tvm_tree(tmp / "tvm", version, version_in=version_in)
+        for rel in remove:
+            (tmp / "tvm" / rel).unlink()
+        return {"TREE": str(tmp / "tvm"), "BUILD": str(build)}
+
+    return setup
+
+
+def wheel_tvm_alone(tmp: Path) -> dict[str, str]:
+    """WHEEL: site/tvm laid out as the apache-tvm wheel installs it, without tvm_ffi beside."""
+    from conftest import fake_wheel_tvm
+
+    return {"WHEEL": str(fake_wheel_tvm(tmp / "site", "0.27.0", ffi=False))}
+
+
+def package_copy(tmp: Path) -> dict[str, str]:
+    """COPY: a site-packages in TMP/prefix holding a copy of tvm_extend (and TVM), with no
+    Python in TMP/prefix/bin."""
+    from conftest import fake_site
+
+    return {"COPY": str(fake_site(tmp / "prefix"))}
+
+
+def cmake_says(*phrases: str) -> str:
+    """A regex for CMake's message holding the phrases in order; CMake wraps long messages at
+    spaces, wherever the case's folder names put them."""
+    return ".*".join(r"\s+".join(map(re.escape, phrase.split())) for phrase in phrases)
+
+
+CMAKE_PROBE = ["cmake", "-S", "{PROBE}", "-B", "{TMP}/b", "-DCMAKE_PREFIX_PATH={SITE}"]
+SYSTEM_PATH = {"PATH": "/usr/local/bin:/usr/bin:/bin"}  # no venv, so no Python that has the kit
 
 ONLY_PATH = {"PATH": "{BIN}", "HOME": "{TMP}"}
 TVM_PASS = "tirx.transform.StmtSimplify"
@@ -419,6 +469,43 @@ CASES: list[Case] = [
          setup=[extensions, kernel_file],
          argv=["tvm-extend", "opt", "{KERNEL}", "--load", "{EXT}/libthrowing.so",
                "--passes", "throwing.transform.Explode"]),
+    # --- tools: the CMake package (cmake -DCMAKE_PREFIX_PATH=<site-packages>) ---------------
+    Case("tools", "cmake-prebuild-not-a-tvm",
+         cmake_says("TVM_PREBUILD_PATH=", "/empty is neither a TVM build folder nor a "
+                    "pip-installed TVM: it holds no libtvm_compiler.so or libtvm.so"),
+         setup=[cmake_probe, folder("empty")],
+         argv=[*CMAKE_PROBE, "-DTVM_PREBUILD_PATH={TMP}/empty"]),
+    Case("tools", "cmake-prebuild-wheel-without-tvm-ffi",
+         cmake_says("/site/tvm is a pip-installed TVM, but tvm-ffi is not installed beside it: "
+                    "expected", "/site/tvm_ffi/lib/libtvm_ffi.so"),
+         setup=[cmake_probe, wheel_tvm_alone], argv=[*CMAKE_PROBE, "-DTVM_PREBUILD_PATH={WHEEL}"]),
+    Case("tools", "cmake-prebuild-incomplete-build",
+         cmake_says("/build/libtvm.so but not the rest of a TVM build", "missing:",
+                    "libtvm_runtime.so (in", "libtvm_ffi.so (in"),
+         setup=[cmake_probe, tvm_tree("0.27.0", remove=("build/libtvm_runtime.so",
+                                                        "build/lib/libtvm_ffi.so"))],
+         argv=[*CMAKE_PROBE, "-DTVM_PREBUILD_PATH={BUILD}"]),
+    Case("tools", "cmake-prebuild-version-unknown",
+         cmake_says("cannot tell the TVM version of the build folder", "-DTVM_VERSION="),
+         setup=[cmake_probe, tvm_tree(None)], argv=[*CMAKE_PROBE, "-DTVM_PREBUILD_PATH={BUILD}"]),
+    Case("tools", "cmake-source-other-release",
+         cmake_says("/tvm holds TVM 0.19.0 (python/tvm/libinfo.py), but the TVM it links is")
+         + r"\s+\d+\.\d+",
+         setup=[cmake_probe, tvm_tree("0.19.0")], argv=[*CMAKE_PROBE, "-DTVM_SOURCE_DIR={TREE}"]),
+    Case("tools", "cmake-source-other-release-git",
+         cmake_says("/tvm holds TVM v0.19.0 (git describe), but the TVM it links is"),
+         setup=[cmake_probe, tvm_tree("0.19.0", version_in="git")],
+         argv=[*CMAKE_PROBE, "-DTVM_SOURCE_DIR={TREE}"]),
+    Case("tools", "cmake-source-version-unknown",
+         cmake_says("cannot tell which TVM release TVM_SOURCE_DIR=", "/tvm holds",
+                    "TVM_EXTEND_ALLOW_SOURCE_MISMATCH=ON"),
+         setup=[cmake_probe, tvm_tree(None)], argv=[*CMAKE_PROBE, "-DTVM_SOURCE_DIR={TREE}"]),
+    Case("tools", "cmake-no-python-for-the-package",
+         cmake_says("cannot find the Python that tvm-extend at", "/prefix/lib/",
+                    "is installed for", "-DPython_EXECUTABLE="),
+         setup=[cmake_probe, package_copy], env=SYSTEM_PATH,
+         argv=["cmake", "-S", "{PROBE}", "-B", "{TMP}/b", "-DCMAKE_PREFIX_PATH={COPY}",
+               "-DPROBE_EXTENSION=SOURCES;probe_ext.cc"]),
     # --- reload ----------------------------------------------------------------------------
     Case("reload", "not-loaded",
          r"ExtensionLoadError: cannot reload extension 'nothing_here': it is not loaded",

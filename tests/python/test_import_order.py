@@ -148,3 +148,52 @@ def test_example_transform_submodule_as_in_the_seed():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "my_custom_pass.transform.MulDivToShift"
+
+
+def test_import_tvm_alone_loads_installed_extensions():
+    """The examples declare `tvm.backends` entry points: TVM's own autoload at `import tvm`
+    loads them through the loader, before tvm_extend is imported by the user."""
+    result = run_python(
+        """
+        import sys, tvm
+        f = tvm.get_global_func("my_custom_pass.rewrite_expr", allow_missing=True)
+        x = tvm.tirx.Var("x", "int32")
+        print(f(x * 8), "tvm_extend" in sys.modules)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["x", "<<", "3", "True"], result.stdout + result.stderr
+    off = run_python(
+        "import tvm; print(tvm.get_global_func('my_custom_pass.rewrite_expr', allow_missing=True))",
+        env={"TVM_EXTEND_NO_AUTOLOAD": "1"},
+    )
+    assert off.returncode == 0 and off.stdout.strip() == "None", off.stdout + off.stderr
+
+
+def test_a_broken_tvm_backends_extension_is_a_warning_at_import_tvm(tmp_path):
+    dist = tmp_path / "broken_backend-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-backend\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[tvm.backends]\nnolib = tvm_extend.autoloader:emptypkg\n"
+    )
+    (tmp_path / "emptypkg").mkdir()
+    (tmp_path / "emptypkg" / "__init__.py").write_text("")
+    for first in ("tvm", "tvm_extend"):
+        result = run_python(
+            f"""
+            import warnings
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                import {first}
+                import tvm, tvm_extend
+            print([str(w.message) for w in caught if "autoload" in str(w.message)])
+            print(tvm.get_global_func("my_custom_pass.rewrite_expr", allow_missing=True))
+            """,
+            env={"PYTHONPATH": str(tmp_path)},
+        )
+        assert result.returncode == 0, result.stderr
+        warned, loaded = result.stdout.strip().splitlines()[-2:]
+        assert "autoload of extension 'nolib' (emptypkg) failed" in warned, result.stdout
+        assert "libemptypkg.so" in warned
+        assert loaded != "None"  # the healthy extensions still load

@@ -64,7 +64,7 @@ def test_new_project_with_an_op(tmp_path):
 def test_new_project_with_a_backend(tmp_path):
     made, tests = scaffold_install_and_test(tmp_path, "beproj", "--with", "backend,function")
     assert "src/beproj_backend.cc" in made.stdout
-    assert "4 passed" in tests.stdout
+    assert "5 passed" in tests.stdout
 
 
 def test_new_project_with_only_a_function(tmp_path):

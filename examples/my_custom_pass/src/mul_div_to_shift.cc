@@ -33,15 +33,21 @@ GlobalFunction<Expr(Expr, Expr, tvm::ffi::ObjectRef)> right_shift{"prim.right_sh
 GlobalFunction<Expr(Expr, Expr, tvm::ffi::ObjectRef)> bitwise_and{"prim.bitwise_and"};
 
 /*! \brief k when `expr` is an integer constant 2^k with k >= 1. */
-std::optional<int64_t> PowerOfTwo(const Expr& expr) {
-  IntImm imm = expr.as<IntImm>();
-  if (!imm.defined()) return std::nullopt;
-  int64_t v = imm.value();
+std::optional<int64_t> PowerOfTwo(int64_t v) {
   if (v < 2 || (v & (v - 1)) != 0) return std::nullopt;
   int64_t k = 0;
   while ((int64_t{1} << k) != v) ++k;
   return k;
 }
+
+std::optional<int64_t> PowerOfTwo(const Expr& expr) {
+  IntImm imm = expr.as<IntImm>();
+  if (!imm.defined()) return std::nullopt;
+  return PowerOfTwo(imm.value());
+}
+
+/*! \brief The shift the pass uses for a constant: k for 2^k (k >= 1), -1 for any other value. */
+int64_t ShiftFor(int64_t value) { return PowerOfTwo(value).value_or(-1); }
 
 /*! \brief The scalar integer type of `expr` (signed or not), if it has one. */
 std::optional<DLDataType> ScalarIntType(const Expr& expr) {
@@ -135,3 +141,4 @@ int64_t CountCandidates(tvm::ffi::ObjectRef func) {
 TVM_EXTEND_REGISTER_PRIM_FUNC_PASS("my_custom_pass.transform.MulDivToShift", MulDivToShift, 0);
 TVM_EXTEND_REGISTER_FUNC("my_custom_pass.rewrite_expr", RewriteExpr);
 TVM_EXTEND_REGISTER_FUNC("my_custom_pass.count_candidates", CountCandidates);
+TVM_EXTEND_REGISTER_FUNC("my_custom_pass.shift_for", ShiftFor);

@@ -25,6 +25,20 @@
  * pipeline, before SplitHostDevice, that offloads the whole body of every function whose target
  * kind a backend serves, so the backend receives it as a kernel; the host calls the kernel
  * through the module the backend returns.
+ *
+ * A backend that generates C needs no code generator of its own: BuildCSource
+ * (<tvm_extend/backend/c_source.h>) runs the backend's TIR passes on the kernels, has TVM's C
+ * generator (`target.build.c`) write them, and compiles them with the system C compiler into a
+ * cached module that export_library saves; LoadCModule (c_module.h) is its load_from_bytes.
+ * A pass can give kernels counters (<tvm_extend/backend/counters.h>) that the module reads back:
+ *
+ * \code
+ * tvm::ffi::Module Build(tvm::ffi::ObjectRef mod, tvm::ffi::ObjectRef, Options options) {
+ *   std::string cc = std::string(options["cc"]) + " -O" + std::string(options["opt"]);
+ *   return tvm_extend::backend::BuildCSource("myext.sim", mod, cc, "", {MyPass()});
+ * }
+ * // ... .load_from_bytes([](tvm::ffi::Bytes b) { return LoadCModule("myext.sim", b); })
+ * \endcode
  */
 #ifndef TVM_EXTEND_BACKEND_BACKEND_H_
 #define TVM_EXTEND_BACKEND_BACKEND_H_

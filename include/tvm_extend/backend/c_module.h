@@ -1,14 +1,20 @@
 /*!
  * \file tvm_extend/backend/c_module.h
- * \brief Compile generated C (see c_emitter.h) and run it as a TVM runtime module.
+ * \brief Compile C that TVM's C generator wrote (see c_source.h) and run it as a TVM runtime
+ *        module.
  *
  * BuildCModule writes the source into a cache folder keyed by the source and the compiler
- * command, compiles it unless the library is there, and loads it. The module it returns:
- * - calls each kernel with TVM's arguments (the host code TVM generates passes data pointers
- *   and scalars), and turns a failed assertion into the assertion's error;
- * - keeps each kernel's counters per module, read with its function "tvm_extend.counters"
- *   ({kernel: {counter: value}}) and zeroed with "tvm_extend.reset_counters" (plain
- *   increments: calls of one module from several threads at once may lose counts);
+ * command, compiles it unless the library is there, and loads it. The compiler finds the running
+ * TVM's headers (the apache-tvm and apache-tvm-ffi wheels ship them beside their libraries), and
+ * the library is linked against libtvm_ffi and libtvm_runtime, so a call of a function that
+ * does not exist fails when the library is linked, not when it is loaded. The module it returns:
+ * - calls each kernel, a tvm-ffi packed function `__tvm_ffi_<name>` (the symbol TVM's C
+ *   generator gives a function built with MakePackedAPI), with the arguments TVM's host code
+ *   passes; an error the kernel raises (a failed assertion) comes out as that error;
+ * - keeps each kernel's int64 counters (counters.h) per module, read with its function
+ *   "tvm_extend.counters" ({kernel: {counter: value}}) and zeroed with
+ *   "tvm_extend.reset_counters" (plain increments: calls of one module from several threads at
+ *   once may lose counts);
  * - gives the generated source (InspectSource) and its path ("tvm_extend.source_path");
  * - is binary serializable, so tvm.compile links it and export_library saves it. A saved
  *   module holds its source and compiler command, and loading it compiles again (or finds the
@@ -22,12 +28,12 @@
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <tvm/ffi/c_api.h>
 #include <tvm/ffi/cast.h>
 #include <tvm/ffi/container/array.h>
 #include <tvm/ffi/container/map.h>
 #include <tvm/ffi/extra/module.h>
 #include <tvm/ffi/function.h>
-#include <tvm_extend/backend/c_emitter.h>
 #include <tvm_extend/extension/errors.h>
 #include <unistd.h>
 
@@ -40,6 +46,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -49,18 +56,26 @@ extern char** environ;
 
 namespace tvm_extend {
 namespace backend {
+
+/*! \brief What a module needs to call one kernel of the generated source. */
+struct CKernel {
+  /*! \brief The kernel's name in TVM (the host calls it by this name); its C function is the
+   *         packed function `__tvm_ffi_<name>`. */
+  std::string name;
+  /*! \brief How many of the host's arguments the kernel takes; the launch extents of thread
+   *         bindings that the host passes after them are dropped. */
+  int64_t num_args = 0;
+  /*! \brief The names of the kernel's int64 counters, by slot; when there are any, the module
+   *         passes a pointer to them as the kernel's last argument (counters.h). */
+  std::vector<std::string> counters;
+};
+
 namespace c_detail {
 using tvm::ffi::Any;
+using tvm::ffi::AnyView;
 using tvm::ffi::Function;
 using tvm::ffi::Map;
 using tvm::ffi::String;
-
-union Arg {
-  void* p;
-  int64_t i;
-  double f;
-};
-using KernelFn = int32_t (*)(const Arg*, uint64_t*);
 
 /*! \brief A loaded library of generated kernels; unmapped when the last user is gone. */
 struct Library {
@@ -74,7 +89,7 @@ struct Library {
 struct Compiled {
   std::string source;
   std::string source_path;
-  /*! \brief The compiler and its flags. */
+  /*! \brief The compiler and its flags, as the backend gave them. */
   std::string command;
   std::shared_ptr<Library> lib;
 };
@@ -89,7 +104,7 @@ class CModuleObj : public tvm::ffi::ModuleObj {
         lib_(std::move(compiled.lib)),
         kernels_(std::move(kernels)) {
     for (const CKernel& k : kernels_) {
-      counters_.push_back(std::make_shared<std::vector<uint64_t>>(k.counters.size() + 1, 0));
+      counters_.push_back(std::make_shared<std::vector<int64_t>>(k.counters.size() + 1, 0));
     }
   }
 
@@ -106,12 +121,9 @@ class CModuleObj : public tvm::ffi::ModuleObj {
     Put(&out, std::to_string(kernels_.size()));
     for (const CKernel& k : kernels_) {
       Put(&out, k.name);
-      Put(&out, k.symbol);
-      Put(&out, std::string(k.params.begin(), k.params.end()));
+      Put(&out, std::to_string(k.num_args));
       Put(&out, std::to_string(k.counters.size()));
       for (const std::string& c : k.counters) Put(&out, c);
-      Put(&out, std::to_string(k.asserts.size()));
-      for (const std::string& a : k.asserts) Put(&out, a);
     }
     return tvm::ffi::Bytes(out);
   }
@@ -136,54 +148,29 @@ class CModuleObj : public tvm::ffi::ModuleObj {
   }
 
  private:
-  void* Symbol(const std::string& name) const {
-    void* sym = dlsym(lib_->handle, name.c_str());
-    if (sym == nullptr) {
+  Function MakeKernel(const CKernel& k, std::shared_ptr<std::vector<int64_t>> counters) const {
+    const std::string symbol = "__tvm_ffi_" + k.name;
+    auto fn = reinterpret_cast<TVMFFISafeCallType>(dlsym(lib_->handle, symbol.c_str()));
+    if (fn == nullptr) {
       throw tvm::ffi::Error(
           error_kind::kRuntime,
-          "tvm-extend: the generated library " + source_path_ + " has no symbol '" + name + "'",
+          "tvm-extend: the generated library " + source_path_ + " has no symbol '" + symbol + "'",
           "");
     }
-    return sym;
-  }
-
-  Function MakeKernel(const CKernel& k, std::shared_ptr<std::vector<uint64_t>> counters) const {
-    auto fn = reinterpret_cast<KernelFn>(Symbol(k.symbol));
     std::shared_ptr<Library> keep = lib_;
     CKernel info = k;
-    return Function::FromPacked([fn, keep, info, counters](tvm::ffi::PackedArgs args, Any*) {
-      // After the kernel's own arguments TVM's host code passes the launch extents of thread
-      // bindings; the kernel runs its thread loops serially and needs none of them.
-      if (args.size() < static_cast<int>(info.params.size())) {
+    return Function::FromPacked([fn, keep, info, counters](tvm::ffi::PackedArgs args, Any* rv) {
+      if (args.size() < info.num_args) {
         throw tvm::ffi::Error(error_kind::kType,
-                              "kernel '" + info.name + "' takes " +
-                                  std::to_string(info.params.size()) + " arguments, got " +
-                                  std::to_string(args.size()),
+                              "kernel '" + info.name + "' takes " + std::to_string(info.num_args) +
+                                  " arguments, got " + std::to_string(args.size()),
                               "");
       }
-      std::vector<Arg> values(info.params.size());
-      for (size_t i = 0; i < info.params.size(); ++i) {
-        if (info.params[i] == 'p') {
-          values[i].p = args[i].cast<void*>();
-        } else if (info.params[i] == 'f') {
-          values[i].f = args[i].cast<double>();
-        } else {
-          values[i].i = args[i].cast<int64_t>();
-        }
-      }
-      int32_t rc = fn(values.data(), counters->data());
-      if (rc > 0 && static_cast<size_t>(rc) <= info.asserts.size()) {
-        const std::string& m = info.asserts[rc - 1];
-        size_t colon = m.find(": ");
-        throw tvm::ffi::Error(m.substr(0, colon), m.substr(colon + 2), "");
-      }
-      if (rc != 0) {
-        throw tvm::ffi::Error(error_kind::kRuntime,
-                              "kernel '" + info.name +
-                                  "' failed (out of memory or too many "
-                                  "allocations)",
-                              "");
-      }
+      std::vector<AnyView> values(args.data(), args.data() + info.num_args);
+      if (!info.counters.empty()) values.push_back(static_cast<void*>(counters->data()));
+      TVM_FFI_CHECK_SAFE_CALL(fn(nullptr, reinterpret_cast<const TVMFFIAny*>(values.data()),
+                                 static_cast<int32_t>(values.size()),
+                                 reinterpret_cast<TVMFFIAny*>(rv)));
     });
   }
 
@@ -191,11 +178,9 @@ class CModuleObj : public tvm::ffi::ModuleObj {
     Map<String, Any> out;
     for (size_t i = 0; i < kernels_.size(); ++i) {
       const CKernel& k = kernels_[i];
-      const std::vector<uint64_t>& c = *counters_[i];
+      const std::vector<int64_t>& c = *counters_[i];
       Map<String, Any> values;
-      for (size_t slot = 0; slot < k.counters.size(); ++slot) {
-        values.Set(k.counters[slot], static_cast<int64_t>(c[slot]));
-      }
+      for (size_t slot = 0; slot < k.counters.size(); ++slot) values.Set(k.counters[slot], c[slot]);
       out.Set(k.name, values);
     }
     return out;
@@ -215,8 +200,8 @@ class CModuleObj : public tvm::ffi::ModuleObj {
   std::string command_;
   std::shared_ptr<Library> lib_;
   std::vector<CKernel> kernels_;
-  /*! \brief Per kernel: loads of buffer k at 2k, stores at 2k + 1. */
-  std::vector<std::shared_ptr<std::vector<uint64_t>>> counters_;
+  /*! \brief Per kernel, its counters by slot (one more, so that none is empty). */
+  std::vector<std::shared_ptr<std::vector<int64_t>>> counters_;
 };
 
 inline std::string CacheRoot(const std::string& option) {
@@ -232,6 +217,61 @@ inline void MakeDirs(const std::string& path) {
     pos = path.find('/', pos + 1);
     mkdir(path.substr(0, pos).c_str(), 0755);
   }
+}
+
+[[noreturn]] inline void BuildFailure(const std::string& message) {
+  throw tvm::ffi::Error(error_kind::kRuntime, message, "");
+}
+
+inline bool IsFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The file of the shared library that holds `address`.
+inline std::string LibraryOf(const void* address) {
+  Dl_info info;
+  if (dladdr(address, &info) == 0 || info.dli_fname == nullptr) return "";
+  return info.dli_fname;
+}
+
+inline std::string Folder(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+/*!
+ * \brief The compiler flags for TVM's generated C: where the running TVM's headers are, and its
+ *        libraries to link against. The wheels keep the headers in `include/` beside the
+ *        library folder: tvm_ffi/{lib,include} and tvm/{lib,include}.
+ */
+inline std::vector<std::string> TVMFlags() {
+  static const std::vector<std::string> flags = [] {
+    const std::string ffi_lib =
+        LibraryOf(reinterpret_cast<const void*>(&TVMFFIErrorMoveFromRaised));
+    std::optional<Function> build_c = Function::GetGlobal("target.build.c");
+    const std::string tvm_lib =
+        build_c.has_value()
+            ? LibraryOf(reinterpret_cast<const void*>(
+                  static_cast<const tvm::ffi::FunctionObj*>(build_c->get())->safe_call))
+            : "";
+    std::vector<std::string> out;
+    struct Needed {
+      std::string library, header;
+    };
+    for (const Needed& n :
+         {Needed{ffi_lib, "tvm/ffi/c_api.h"}, Needed{tvm_lib, "tvm/runtime/c_backend_api.h"}}) {
+      const std::string include = Folder(Folder(n.library)) + "/include";
+      if (n.library.empty() || !IsFile(include + "/" + n.header)) {
+        BuildFailure("cannot find the running TVM's C header " + n.header + " for the generated " +
+                     "C source: looked in " + (n.library.empty() ? "(no library)" : include) +
+                     ", beside " + (n.library.empty() ? "TVM's library" : n.library));
+      }
+      out.push_back("-I" + include);
+    }
+    out.push_back(ffi_lib);
+    const std::string runtime = Folder(tvm_lib) + "/libtvm_runtime.so";
+    if (IsFile(runtime)) out.push_back(runtime);
+    return out;
+  }();
+  return flags;
 }
 
 // Runs `argv` without a shell, returning its exit status and its output (stdout and stderr).
@@ -285,18 +325,17 @@ inline std::string ReadFile(const std::string& path) {
   return in ? text.str() : std::string();
 }
 
-[[noreturn]] inline void BuildFailure(const std::string& message) {
-  throw tvm::ffi::Error(error_kind::kRuntime, message, "");
-}
-
-// Writes the source into the cache (keyed by source and command), compiles it unless the library
-// is there already, and loads the library.
+// Writes the source into the cache (keyed by source, command and TVM's flags), compiles it
+// unless the library is there already, and loads the library.
 inline Compiled Compile(const std::string& source, const std::string& command,
                         const std::string& cache) {
   std::vector<std::string> argv = Words(command);
   if (argv.empty()) BuildFailure("no C compiler given (the compiler command is empty)");
+  const std::vector<std::string> tvm_flags = TVMFlags();
+  std::string key = source + "\n" + command;
+  for (const std::string& flag : tvm_flags) key += " " + flag;
   char hash[32];
-  std::snprintf(hash, sizeof(hash), "%016zx", std::hash<std::string>()(source + "\n" + command));
+  std::snprintf(hash, sizeof(hash), "%016zx", std::hash<std::string>()(key));
   std::string dir = CacheRoot(cache) + "/" + hash;
   MakeDirs(dir);
   std::string c_path = dir + "/kernels.c";
@@ -322,8 +361,7 @@ inline Compiled Compile(const std::string& source, const std::string& command,
   };
   std::string why;
   std::shared_ptr<Library> lib;
-  struct stat st;
-  if (cached == source && stat(so_path.c_str(), &st) == 0) lib = load(&why);
+  if (cached == source && IsFile(so_path)) lib = load(&why);
   if (!lib) {  // not cached, or a cached library that does not load: build it
     if (cached != source) {
       const std::string tmp = Unique(c_path);
@@ -339,9 +377,12 @@ inline Compiled Compile(const std::string& source, const std::string& command,
     }
     const std::string tmp_so = Unique(so_path);
     std::vector<std::string> compile = argv;
-    for (const char* arg : {"-shared", "-fPIC", "-o"}) compile.push_back(arg);
+    for (const char* arg : {"-shared", "-fPIC", "-Wl,--no-undefined", "-o"}) {
+      compile.push_back(arg);
+    }
     compile.push_back(tmp_so);
     compile.push_back(c_path);
+    compile.insert(compile.end(), tvm_flags.begin(), tvm_flags.end());
     compile.push_back("-lm");
     std::string output;
     int rc = Run(compile, &output);
@@ -385,7 +426,8 @@ class Reader {
     return std::stoull(text);
   }
   [[noreturn]] static void Corrupt() {
-    throw tvm::ffi::Error(error_kind::kValue, "tvm-extend: a saved C backend module is corrupt", "");
+    throw tvm::ffi::Error(error_kind::kValue, "tvm-extend: a saved C backend module is corrupt",
+                          "");
   }
   std::string data_;
   size_t pos_ = 0;
@@ -405,24 +447,21 @@ inline tvm::ffi::Module LoadCModule(const std::string& kind, const tvm::ffi::Byt
   std::vector<CKernel> kernels(in.Count());
   for (CKernel& k : kernels) {
     k.name = in.Next();
-    k.symbol = in.Next();
-    std::string params = in.Next();
-    k.params.assign(params.begin(), params.end());
+    k.num_args = static_cast<int64_t>(in.Count());
     k.counters.resize(in.Count());
     for (std::string& c : k.counters) c = in.Next();
-    k.asserts.resize(in.Count());
-    for (std::string& a : k.asserts) a = in.Next();
   }
   return tvm::ffi::Module(
       tvm::ffi::make_object<CModuleObj>(kind, Compile(source, command, ""), std::move(kernels)));
 }
 
 /*!
- * \brief Compile C `source` with `command` (compiler and flags; -shared -fPIC are added) in the
- *        cache folder `cache` ("" for the user cache), load it, and return a runnable module of
- *        kind `kind` (the backend's name) that calls `kernels`. The module can be saved
- *        (export_library) and loaded back through LoadCModule. A compiler failure raises a
- *        RuntimeError with the compiler's message and the generated source's path.
+ * \brief Compile C `source` with `command` (compiler and flags; -shared -fPIC and the running
+ *        TVM's include folders and libraries are added) in the cache folder `cache` ("" for the
+ *        user cache), load it, and return a runnable module of kind `kind` (the backend's name)
+ *        that calls `kernels`. The module can be saved (export_library) and loaded back through
+ *        LoadCModule. A compiler failure raises a RuntimeError with the compiler's message and
+ *        the generated source's path.
  */
 inline tvm::ffi::Module BuildCModule(const std::string& kind, const std::string& source,
                                      std::vector<CKernel> kernels, const std::string& command,

@@ -8,8 +8,8 @@
  *
  * Each load, reload and unload is one transaction (docs/loader.md): a private copy of the file
  * is mapped (the user's file may be rebuilt or overwritten while the loaded build runs) and
- * inspected before any of its code runs (complete, an ELF library for this machine, with the entry point;
- * its static initializers are run first in a forked probe process), then versions and every
+ * inspected before any of its code runs (complete, an ELF library for this machine, with the entry
+ * point; its static initializers are run first in a forked probe process), then versions and every
  * name are checked and all problems reported at once, then the extension's factories run, and
  * only then is anything registered, all or nothing. Names the library's own code registers
  * behind the loader's back are put back and the library refused. Every registered function is

@@ -33,8 +33,8 @@
 #include <tvm/ffi/object.h>
 #include <tvm/ffi/reflection/accessor.h>
 #include <tvm/ffi/string.h>
-#include <tvm_extend/extension/errors.h>
 #include <tvm_extend/abi/global.h>
+#include <tvm_extend/extension/errors.h>
 #include <tvm_extend/extension/load_hooks.h>
 
 #include <cstdint>

@@ -1,8 +1,9 @@
 """project_b: a hardware vendor's TVM extension, out of tree.
 
-- ``project_b.counting_c``, a code generator for TVM's ``ext_dev`` target kind: C with a load and
-  a store counter per buffer, compiled by the system C compiler. :func:`target` makes a target
-  for it; :func:`profile` reads the counters of a compiled module.
+- ``project_b.counting_c``, a code generator for TVM's ``ext_dev`` target kind: TVM's own C
+  generator, after the pass :func:`CountAccesses` has given each kernel a load and a store
+  counter per buffer, compiled by the system C compiler. :func:`target` makes a target for it;
+  :func:`profile` reads the counters of a compiled module.
 - ``project_b.clamp(x, lo, hi)``, a TIR op lowered by TVM's LowerIntrin for llvm and ext_dev,
   and by this package's own pass :func:`LowerOps`, which it contributes to TVM's default
   pipeline.
@@ -22,6 +23,13 @@ BACKEND = "project_b.counting_c"
 def LowerOps():  # noqa: N802  (TVM's pass naming)
     """Lower project_b's ops (project_b.clamp) to TIR arithmetic."""
     return extension["transform.LowerOps"]()
+
+
+def CountAccesses():  # noqa: N802  (TVM's pass naming)
+    """The pass that gives each kernel a load and a store counter per buffer (int64, in a buffer
+    that is the kernel's last parameter); the backend runs it before code generation unless the
+    target says counters=off."""
+    return extension["transform.CountAccesses"]()
 
 
 def make_clamp(x, lo, hi):
