@@ -11,7 +11,7 @@
 #  - with the typed TIR views <tvm_extend/ir/tir.h>, generated once per build folder from the
 #    installed TVM's reflection metadata (unless NO_IR_VIEWS).
 #
-# tvm_extend_generate_ir_views(<out_dir> [TYPE_KEYS k...] [ONLY] [PRELOAD lib...]
+# tvm_extend_generate_ir_views(<out_dir> [TYPE_KEYS k...] [ONLY] [PRELOAD lib...] [EXTENSIONS lib...]
 #                              [NAMESPACE ns] [HEADER path])
 # runs `python -m tvm_extend.ir_views` at configure time, with the Python this package is
 # installed for (see _tvm_extend_find_python); the result is cached until the TVM version or the
@@ -72,7 +72,7 @@ function(_tvm_extend_find_python out)
 endfunction()
 
 function(tvm_extend_generate_ir_views out_dir)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "ONLY" "NAMESPACE;HEADER" "TYPE_KEYS;PRELOAD")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "ONLY" "NAMESPACE;HEADER" "TYPE_KEYS;PRELOAD;EXTENSIONS")
   _tvm_extend_find_python(_python)
   set(_args --out "${out_dir}")
   foreach(_key IN LISTS ARG_TYPE_KEYS)
@@ -80,6 +80,9 @@ function(tvm_extend_generate_ir_views out_dir)
   endforeach()
   foreach(_lib IN LISTS ARG_PRELOAD)
     list(APPEND _args --preload "${_lib}")
+  endforeach()
+  foreach(_ext IN LISTS ARG_EXTENSIONS)
+    list(APPEND _args --extension "${_ext}")
   endforeach()
   if(ARG_ONLY)
     list(APPEND _args --only)
@@ -95,7 +98,7 @@ function(tvm_extend_generate_ir_views out_dir)
     set(_header "${ARG_HEADER}")
   endif()
   set(_inputs "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../ir_views.py")
-  foreach(_lib IN LISTS ARG_PRELOAD)
+  foreach(_lib IN LISTS ARG_PRELOAD ARG_EXTENSIONS)
     if(EXISTS "${_lib}")
       list(APPEND _inputs "${_lib}")
     endif()
@@ -112,7 +115,10 @@ function(tvm_extend_generate_ir_views out_dir)
      AND EXISTS "${out_dir}/${_header}")
     return()
   endif()
-  execute_process(COMMAND "${_python}" -m tvm_extend.ir_views ${_args}
+  # Installed extensions are not autoloaded here: the views describe what TVM (and the libraries
+  # named in PRELOAD and EXTENSIONS) register.
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E env TVM_EXTEND_NO_AUTOLOAD=1
+                          "${_python}" -m tvm_extend.ir_views ${_args}
                   RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
   if(NOT _rc EQUAL 0)
     message(FATAL_ERROR "tvm_extend: generating the IR views with ${_python} failed "

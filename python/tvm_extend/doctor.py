@@ -203,8 +203,15 @@ def run(out) -> int:
         )
         w("    versions     match the running TVM and tvm-ffi\n")
         w("    schema       every IR type, field and TVM function it uses is present\n")
+        options = ext.config_options
         for reg in ext.registrations:
-            w(f"    registers    {reg.name} ({reg.kind.replace('_', ' ')})\n")
+            line = f"{reg.name} ({reg.kind.replace('_', ' ')})"
+            if reg.name in options:  # a pass config option: its type, default and doc
+                o = options[reg.name]
+                line = f"{reg.name} (pass config {o.type}, default {o.default!r})" + (
+                    f": {o.doc}" if o.doc else ""
+                )
+            w(f"    registers    {line}\n")
     if problems:
         w(f"\n{len(problems)} problem(s):\n")
         for p in problems:

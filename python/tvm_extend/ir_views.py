@@ -8,7 +8,8 @@ tvm_extend::ir::BindSchema() checks every type and field an extension uses again
 TVM (see tvm_extend/ir/view.h).
 
 ``--type-key KEY`` (repeatable) generates views for other node types, e.g. an extension's own;
-``--preload LIB`` loads a library that registers them first; ``--namespace NS`` and
+``--preload LIB`` loads a library that registers them first (``--extension LIB_OR_PACKAGE`` a
+tvm-extend extension, through the loader, for its object types); ``--namespace NS`` and
 ``--header NAME`` place the result.
 """
 
@@ -551,11 +552,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--type-key", action="append", default=[], help="extra node type")
     parser.add_argument("--only", action="store_true", help="only the --type-key types")
     parser.add_argument("--preload", action="append", default=[], help="library to load first")
+    parser.add_argument(
+        "--extension",
+        action="append",
+        default=[],
+        help="a tvm-extend extension (library or package) to load first, for its object types",
+    )
     parser.add_argument("--namespace", default="tvm_extend::tir")
     parser.add_argument("--header", default="tvm_extend/ir/tir.h")
     args = parser.parse_args(argv)
     for lib in args.preload:
         ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+    if args.extension:
+        import tvm_extend  # an extension's object types get their fields when the loader loads it
+
+        for ext in args.extension:
+            tvm_extend.load_extension(ext)
     keys = list(args.type_key) if args.only else select_types(args.type_key)
     for key in keys:
         try:

@@ -19,9 +19,38 @@ class Registration:
     """One global name an extension registered."""
 
     name: str
-    kind: str  # "function", "prim_func_pass", "op" or "backend"
+    kind: str  # "function", "prim_func_pass", "op", "backend", "object_type", ...
     opt_level: int
     source: str  # "file:line" of the registration macro
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigOption:
+    """A pass config option an extension registered with TVM (TVM keeps it after unload)."""
+
+    name: str
+    type: str  # "bool", "int", "float" or "str", as transform.ListConfigs names it
+    default: bool | int | float | str
+    doc: str
+    extension: str  # the extension it belongs to
+    source: str  # "file:line" of the registration macro
+    active: bool  # False once its extension was unloaded (TVM keeps the option)
+
+
+def config_options() -> list[ConfigOption]:
+    """Every pass config option extensions registered in this process, unloaded ones' too."""
+    return [
+        ConfigOption(
+            str(o["name"]),
+            str(o["type"]),
+            o["default"] if not isinstance(o["default"], str) else str(o["default"]),
+            str(o["doc"]),
+            str(o["extension"]),
+            str(o["source"]),
+            bool(o["active"]),
+        )
+        for o in _core.call("ListConfigOptions")
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +80,36 @@ class Extension:
         return [r.name for r in self.registrations if r.kind == "op"]
 
     @property
+    def overrides(self) -> list[tuple[str, str]]:
+        """(op, attribute) of each of TVM's op attributes it overrides (``"op[attribute]"``)."""
+        return [
+            (r.name[: r.name.index("[")], r.name[r.name.index("[") + 1 : -1])
+            for r in self.registrations
+            if r.kind == "op_override"
+        ]
+
+    @property
+    def object_types(self) -> list[str]:
+        """The type keys of the object types it registered."""
+        return [r.name for r in self.registrations if r.kind == "object_type"]
+
+    @property
+    def types(self) -> dict[str, type]:
+        """type key -> the Python class of each object type it registered (made for it, with
+        its fields as read-only attributes and its constructor from the fields in order)."""
+        return {key: object_class(key) for key in self.object_types}
+
+    @property
     def passes(self) -> list[str]:
         return [r.name for r in self.registrations if r.kind == "prim_func_pass"]
+
+    @property
+    def config_options(self) -> dict[str, ConfigOption]:
+        """name -> :class:`ConfigOption` of each pass config option it registered (set them
+        with ``tvm.transform.PassContext(config={name: value})``)."""
+        names = [r.name for r in self.registrations if r.kind == "pass_config"]
+        known = {o.name: o for o in config_options()} if names else {}
+        return {name: known[name] for name in names if name in known}
 
     def __getitem__(self, name: str):
         """The global function ``<extension>.<name>``, e.g. ``ext["transform.MyPass"]``."""
@@ -114,7 +171,24 @@ def inspect_library(path: str | os.PathLike) -> dict:
     return dict(_core.call("InspectLibrary", os.path.abspath(os.fspath(path))))
 
 
+_object_classes: dict[str, type] = {}
+
+
+def object_class(type_key: str) -> type:
+    """The Python class of an extension's object type ``type_key``, made on first use with
+    tvm_ffi.register_object; a type outlives its extension, and so does its class."""
+    cls = _object_classes.get(type_key)
+    if cls is None:
+        name = type_key.rsplit(".", 1)[-1]
+        attrs = {"__module__": type_key.rsplit(".", 1)[0], "__doc__": f"tvm-extend: {type_key}"}
+        cls = tvm_ffi.register_object(type_key)(type(name, (tvm_ffi.Object,), attrs))
+        _object_classes[type_key] = cls
+    return cls
+
+
 def _loaded(ext: Extension) -> Extension:
+    for key in ext.object_types:  # objects of these types come back to Python as their class
+        object_class(key)
     if ext.backends:
         from . import backend
 

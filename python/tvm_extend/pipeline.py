@@ -11,6 +11,10 @@ pipeline table, so ``tvm.compile(mod, tir_pipeline="name")`` uses it::
         base="default",
         insert=[tvm_extend.pipeline.after("tirx.FlattenBuffer", "myext.transform.MyPass")],
     )
+
+:func:`replace` and :func:`remove` take one of the base pipeline's passes out (putting another
+in its place); in :func:`contribute` each pass is replaced or removed by one owner at most,
+and :func:`withdraw` puts it back.
 """
 
 from __future__ import annotations
@@ -28,27 +32,42 @@ from .errors import PipelineError
 
 @dataclasses.dataclass(frozen=True)
 class Insertion:
-    """Insert ``pass_`` before or after the ``occurrence``-th pass named ``anchor``."""
+    """Insert ``pass_`` before or after the ``occurrence``-th pass named ``anchor``, or put it in
+    that pass's place ("replace"), or take that pass out ("remove", ``pass_`` None)."""
 
     anchor: str
     pass_: object
-    where: str  # "before" or "after"
+    where: str  # "before", "after", "replace" or "remove"
     occurrence: int = 1
     optional: bool = False  # skip, instead of failing, when the anchor is absent
     owner: str = ""  # who asked for it; shown by describe()
+
+    @property
+    def swaps(self) -> bool:
+        """True for a replacement or a removal: it takes the anchor's place."""
+        return self.where in ("replace", "remove")
+
+    def action(self) -> str:
+        """What it does, for messages: insert before, insert after, replace or remove."""
+        return self.where if self.swaps else f"insert {self.where}"
 
     def check(self) -> None:
         """Raise PipelineError for what can make no pass, without calling anything: neither a
         Pass, a factory nor a global name, or the name of no global function."""
         spec = self.pass_
+        if self.where == "remove":
+            return
         if isinstance(spec, str):
             if tvm_ffi.get_global_func(spec, allow_missing=True) is None:
                 raise PipelineError(
-                    f"pipeline insertion {self.where} '{self.anchor}': no global function "
-                    f"'{spec}' (is its extension loaded?)"
+                    f"pipeline {'insertion ' + self.where if not self.swaps else 'replacement of'}"
+                    f" '{self.anchor}': no global function '{spec}' (is its extension loaded?)"
                 )
         elif not (isinstance(spec, tvm.transform.Pass) or callable(spec)):
-            raise PipelineError(f"cannot insert {spec!r}: give a Pass, a factory or a global name")
+            raise PipelineError(
+                f"cannot {'insert' if not self.swaps else self.where} {spec!r}: give a Pass, "
+                "a factory or a global name"
+            )
 
     def make_pass(self) -> tvm.transform.Pass:
         self.check()
@@ -72,6 +91,69 @@ def after(anchor: str, pass_, occurrence: int = 1, optional: bool = False) -> In
     """Insert ``pass_`` (a Pass, a factory, or a global name) after pass ``anchor``; see
     :func:`before` for ``optional``."""
     return Insertion(anchor, pass_, "after", occurrence, optional)
+
+
+def replace(anchor: str, pass_, occurrence: int = 1, optional: bool = False) -> Insertion:
+    """Run ``pass_`` (a Pass, a factory, or a global name) in place of pass ``anchor``. In
+    :func:`contribute`, one owner at most replaces or removes a pass: another is refused naming
+    both; :func:`withdraw` puts TVM's pass back."""
+    return Insertion(anchor, pass_, "replace", occurrence, optional)
+
+
+def remove(anchor: str, occurrence: int = 1, optional: bool = False) -> Insertion:
+    """Take pass ``anchor`` out of the pipeline; owned as :func:`replace` is."""
+    return Insertion(anchor, None, "remove", occurrence, optional)
+
+
+class Replaced(str):
+    """The owner of a pass that replaces one of the base pipeline's: "owner (replaces X)"."""
+
+    def __new__(cls, owner: str, replaced: str):
+        made = super().__new__(cls, f"{owner} (replaces {replaced})")
+        made.owner, made.replaced, made.where = owner, replaced, "replace"
+        return made
+
+
+class Removed(str):
+    """The owner mark of a base pass that does not run: "removed by owner". Such entries are
+    listed by :func:`describe` and left out of every pass list."""
+
+    def __new__(cls, owner: str):
+        made = super().__new__(cls, f"removed by {owner}")
+        made.owner, made.where = owner, "remove"
+        return made
+
+
+def _running(entries: list) -> list:
+    """The passes of (pass, owner) entries that run: removed ones left out."""
+    return [p for p, owner in entries if not isinstance(owner, Removed)]
+
+
+def _anchor_names(entries: list) -> list[str]:
+    """The names anchors refer to: a replaced pass keeps the name of the pass it replaces."""
+    return [o.replaced if isinstance(o, Replaced) else p.info.name for p, o in entries]
+
+
+def _quoted(owner: str) -> str:
+    """'owner', or a derived pipeline's owner ("pipeline 'name'") as it is."""
+    return owner if owner.startswith("pipeline '") else f"'{owner}'"
+
+
+def _claim(names: list[str], claims: dict, ins: Insertion, owner: str) -> int | None:
+    """The index ``ins`` replaces or removes, recorded in ``claims`` (index -> (where,
+    owner)); PipelineError naming both owners when another already took that pass."""
+    index = _find_anchor(names, ins)
+    if index is None:
+        return None
+    if index in claims:
+        where, other = claims[index]
+        done = "replaces" if where == "replace" else "removes"
+        raise PipelineError(
+            f"cannot {ins.action()} '{names[index]}' for {_quoted(owner)}: {_quoted(other)} "
+            f"already {done} it (one owner per pass; withdraw {_quoted(other)} first)"
+        )
+    claims[index] = (ins.where, owner)
+    return index
 
 
 _capture_lock = threading.RLock()  # a derived pipeline may derive from another
@@ -156,7 +238,7 @@ def _find_anchor(names: list[str], ins: Insertion) -> int | None:
         if ins.optional:
             return None
         raise PipelineError(
-            f"cannot insert {ins.where} '{ins.anchor}' (occurrence {ins.occurrence}): the "
+            f"cannot {ins.action()} '{ins.anchor}' (occurrence {ins.occurrence}): the "
             f"pipeline has {len(hits)} such pass(es). Its passes are: {', '.join(names)}"
         )
     return hits[ins.occurrence - 1]
@@ -165,26 +247,40 @@ def _find_anchor(names: list[str], ins: Insertion) -> int | None:
 def derive_passes(base_list: Sequence, insert: Sequence[Insertion]) -> list:
     """Apply ``insert`` to a pass list. Anchors refer to the base list, so the result does not
     depend on the order of insertions, except that insertions at one place keep their order."""
-    return [p for p, _ in derive_entries([(p, "TVM") for p in base_list], insert, "")]
+    return _running(derive_entries([(p, "TVM") for p in base_list], insert, ""))
 
 
 def derive_entries(base: Sequence, insert: Sequence[Insertion], default_owner: str) -> list:
-    """derive_passes on (pass, owner) entries: inserted passes carry their insertion's owner."""
-    base_list = [p for p, _ in base]
-    names = [p.info.name for p in base_list]
+    """derive_passes on (pass, owner) entries: inserted passes carry their insertion's owner, a
+    replacement :class:`Replaced`, a removed pass :class:`Removed` (kept, marked, not run)."""
+    names = _anchor_names(list(base))
+    claims = {i: (o.where, o.owner) for i, (_, o) in enumerate(base) if hasattr(o, "where")}
     before_at: dict[int, list] = {}
     after_at: dict[int, list] = {}
+    swapped: dict[int, tuple] = {}
     for ins in insert:
+        owner = ins.owner or default_owner
+        if ins.swaps:
+            index = _claim(names, claims, ins, owner)
+            if index is not None:
+                made = ins.make_pass() if ins.where == "replace" else None
+                swapped[index] = (made, owner)
+            continue
         index = _find_anchor(names, ins)
         if index is None:
             continue
         (before_at if ins.where == "before" else after_at).setdefault(index, []).append(
-            (ins.make_pass(), ins.owner or default_owner)
+            (ins.make_pass(), owner)
         )
     out = []
     for i, entry in enumerate(base):
         out.extend(before_at.get(i, []))
-        out.append(entry)
+        if i not in swapped:
+            out.append(entry)
+        elif swapped[i][0] is None:
+            out.append((entry[0], Removed(swapped[i][1])))
+        else:
+            out.append((swapped[i][0], Replaced(swapped[i][1], names[i])))
         out.extend(after_at.get(i, []))
     return out
 
@@ -199,7 +295,7 @@ class DerivedPipeline:
 
     def passes(self, **kwargs) -> list:
         """The passes this pipeline runs under the current PassContext."""
-        return [p for p, _ in self.entries(**kwargs)]
+        return _running(self.entries(**kwargs))
 
     def entries(self, **kwargs) -> list:
         """(pass, owner) of each pass this pipeline runs under the current PassContext."""
@@ -248,8 +344,12 @@ def register(name: str, base: str = "default", insert: Sequence[Insertion] = ())
             "unregister it first or choose another name"
         )
     derived = DerivedPipeline(name, base, tuple(insert))
-    names = [p.info.name for p in base_passes(base)]
+    base_entries = _entries_of(base)
+    names = _anchor_names(base_entries)
+    claims = {i: (o.where, o.owner) for i, (_, o) in enumerate(base_entries) if hasattr(o, "where")}
     for ins in derived.insert:
+        if ins.swaps:  # raises for a pass another owner replaced or removed
+            _claim(names, claims, ins, f"pipeline '{name}'")
         _find_anchor(names, ins)  # raises for a required anchor that is absent
         ins.check()  # and for what can make no pass
     _tir_pipelines.register_tir_pipeline(name, derived)
@@ -311,7 +411,7 @@ class ContributedPipeline:
         return derive_entries(base, self.insertions(), "")
 
     def passes(self, **kwargs) -> list:
-        return [p for p, _ in self.entries(**kwargs)]
+        return _running(self.entries(**kwargs))
 
     def __call__(self, **kwargs):
         _, finalize_host, finalize_device = self.original(**kwargs)
@@ -352,8 +452,17 @@ def contribute(owner: str, insert: Sequence[Insertion], pipeline: str = "default
         )
     names = [p.info.name for p in _capture(contributed.original, key)]
     owned = tuple(dataclasses.replace(i, owner=owner) for i in insert)
+    claims: dict = {}  # the passes others replace or remove: index -> (where, owner)
+    for ins in contributed.insertions():
+        if ins.swaps:
+            try:
+                _claim(names, claims, ins, ins.owner)
+            except PipelineError:
+                pass  # anchors of this config that others' do not have: checked when compiling
     for ins in owned:
         try:
+            if ins.swaps:
+                _claim(names, claims, ins, owner)
             _find_anchor(names, ins)
             ins.check()
         except PipelineError as err:
@@ -386,5 +495,6 @@ def contributors(pipeline: str = "default") -> list[str]:
 def describe(name: str = "default") -> list[tuple[str, str]]:
     """The effective pipeline ``name`` under the current PassContext: (pass name, owner) in
     order, where the owner is "TVM", an extension that contributed the pass, or the derived
-    pipeline that inserted it."""
-    return [(p.info.name, owner) for p, owner in _entries_of(name)]
+    pipeline that inserted it; a replacement's owner reads "owner (replaces tirx.X)", and a
+    removed pass is listed where it was with the owner "removed by owner"."""
+    return [(p.info.name, str(owner)) for p, owner in _entries_of(name)]

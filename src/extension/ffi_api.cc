@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "kind_config.h"
 #include "library_file.h"
 
 namespace tvm_extend {
@@ -97,6 +98,9 @@ std::vector<std::pair<const char*, Function>> CoreFunctions() {
                                      {"registers_globals_itself", file.registers_globals_itself}};
            },
            "tvm_extend.InspectLibrary")},
+      {"tvm_extend.ListConfigOptions",
+       Function::FromTyped([]() { return loader::DescribeConfigOptions(); },
+                           "tvm_extend.ListConfigOptions")},
       {"tvm_extend.DescribeGlobalOwner",
        Function::FromTyped([](String name) { return String(DescribeGlobalOwner(name)); },
                            "tvm_extend.DescribeGlobalOwner")},

@@ -67,6 +67,11 @@ struct Transaction {
   std::function<Applied*(const std::string& name)> replaced_applied;
   /*! \brief Who else owns `name`: an extension's label, TVM, Python or a library; or "". */
   std::function<std::string(const std::string& name)> owner_of;
+  /*!
+   * \brief Whether the object type `key` was registered before the library was mapped (its
+   *        static initializers allocate the indices of the types it declares).
+   */
+  std::function<bool(const std::string& key)> type_existed;
 };
 
 class Kind {
@@ -74,6 +79,11 @@ class Kind {
   virtual ~Kind() = default;
   /*! \brief As in RegistrationRecord::kind: "function", "op", ... */
   virtual const char* name() const = 0;
+  /*!
+   * \brief True when the kind's registration names are someone else's (an override of TVM's
+   *        op attribute is named after TVM's op): the loader's prefix check lets them through.
+   */
+  virtual bool ClaimsForeignNames() const { return false; }
   virtual void Plan(const Transaction& tx, const RegistrationRecord& reg,
                     std::vector<Problem>* problems) const = 0;
   /*! \brief Null with `problems` appended when the created spec is refused. May throw. */
@@ -96,6 +106,9 @@ const Kind& FunctionKind();
 const Kind& PrimFuncPassKind();
 const Kind& OpKind();
 const Kind& BackendKind();
+const Kind& OpOverrideKind();
+const Kind& ObjectTypeKind();
+const Kind& PassConfigKind();
 
 }  // namespace loader
 }  // namespace tvm_extend

@@ -110,6 +110,12 @@ const Kind* KindFor(int32_t abi_kind) {
       return &OpKind();
     case kTVMExtendBackend:
       return &BackendKind();
+    case kTVMExtendOpOverride:
+      return &OpOverrideKind();
+    case kTVMExtendObjectType:
+      return &ObjectTypeKind();
+    case kTVMExtendPassConfig:
+      return &PassConfigKind();
     default:
       return nullptr;
   }

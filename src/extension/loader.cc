@@ -20,6 +20,7 @@
  */
 #include <dlfcn.h>
 #include <tvm/ffi/c_api.h>
+#include <tvm/ffi/container/array.h>
 #include <tvm/ffi/error.h>
 #include <tvm/ffi/function.h>
 #include <tvm/ffi/string.h>
@@ -164,9 +165,10 @@ ExtensionRecord ReadRecord(const TVMExtendExtensionInfo* info, const std::string
   return r;
 }
 
-// Problems that do not depend on the kind: the prefix, a name used twice, the namespace.
+// Problems that do not depend on the kind: the prefix (for kinds whose names are the
+// extension's own), a name used twice, the namespace.
 void PlanNames(const LoaderState& state, const ExtensionRecord& record, const std::string& label,
-               std::vector<Problem>* problems) {
+               const std::vector<int32_t>& kinds, std::vector<Problem>* problems) {
   const std::string prefix = record.name + ".";
   for (const std::string& existing : global_table::Names()) {
     if (existing.compare(0, prefix.size(), prefix) != 0 || state.owner.count(existing)) continue;
@@ -177,8 +179,11 @@ void PlanNames(const LoaderState& state, const ExtensionRecord& record, const st
     break;
   }
   std::set<std::string> seen;
-  for (const RegistrationRecord& reg : record.registrations) {
-    if (reg.name.size() <= prefix.size() || reg.name.compare(0, prefix.size(), prefix) != 0) {
+  for (size_t i = 0; i < record.registrations.size(); ++i) {
+    const RegistrationRecord& reg = record.registrations[i];
+    const bool foreign = loader::KindFor(kinds[i])->ClaimsForeignNames();
+    if (!foreign &&
+        (reg.name.size() <= prefix.size() || reg.name.compare(0, prefix.size(), prefix) != 0)) {
       problems->push_back(
           {error_kind::kExtensionLoad,
            "the global name '" + reg.name + "' (" + reg.source + ") does not start with '" +
@@ -226,7 +231,12 @@ class LoadTransaction {
     const std::string& map_path = copy_.path;
     library_file::ProbeStaticInitializers(map_path, shown_path_);
 
-    // map
+    // map (tvm-ffi allocates the index of each object type the library declares while it is
+    // mapped, so which types existed is noted before)
+    static Function type_keys = Function::GetGlobalRequired("ffi.GetRegisteredTypeKeys");
+    for (const tvm::ffi::String& key : type_keys().cast<tvm::ffi::Array<tvm::ffi::String>>()) {
+      types_before_.insert(key);
+    }
     // Only code that imports tvm-ffi's registration can put names into the table itself.
     std::optional<global_table::Snapshot> before;
     if (file.registers_globals_itself) before = global_table::Snapshot::Take();
@@ -272,7 +282,7 @@ class LoadTransaction {
     CheckIdentity();
     loader::Transaction tx = MakeTransaction();
     std::vector<Problem> problems;
-    PlanNames(state_, record_, label_, &problems);
+    PlanNames(state_, record_, label_, kinds, &problems);
     for (size_t i = 0; i < kinds.size(); ++i) {
       loader::KindFor(kinds[i])->Plan(tx, record_.registrations[i], &problems);
     }
@@ -391,7 +401,8 @@ class LoadTransaction {
     LoadedExtension* replacing = replacing_;
     LoaderState* state = &state_;
     return loader::Transaction{
-        record_, label_,
+        record_,
+        label_,
         [replacing](const std::string& name) {
           return replacing != nullptr && replacing->applied.count(name) > 0;
         },
@@ -400,7 +411,8 @@ class LoadTransaction {
           auto it = replacing->applied.find(name);
           return it == replacing->applied.end() ? nullptr : it->second.get();
         },
-        [state](const std::string& name) { return DescribeOwnerLocked(*state, name); }};
+        [state](const std::string& name) { return DescribeOwnerLocked(*state, name); },
+        [this](const std::string& key) { return types_before_.count(key) > 0; }};
   }
 
   void RefuseIf(const std::vector<Problem>& problems) {
@@ -454,6 +466,7 @@ class LoadTransaction {
   library_file::Identity source_identity_;
   ExtensionRecord record_;
   std::string label_;
+  std::set<std::string> types_before_;
 };
 
 }  // namespace

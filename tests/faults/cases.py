@@ -295,6 +295,14 @@ CASES: list[Case] = [
          setup=[extensions],
          snippet="import tvm\ntvm.get_global_func('ir.RegisterOp')('ops_clash.fma', 'first')\n"
          + load("ops_clash")),
+    Case("loader", "override-op-attr-taken",
+         r"DuplicateRegistrationError: .*the attribute 'llvm\.FLowerIntrinsic' of the op "
+         r"'tirx\.exp' is already overridden by extension 'override_a' .*liboverride_a\.so.*"
+         r"extension 'override_b' .*liboverride_b\.so.*overrides it again at .*override\.cc:",
+         setup=[extensions], snippet=load("override_a", "override_b")),
+    Case("loader", "override-unknown-op",
+         r"ExtensionLoadError: .*the op 'tirx\.no_such_op' .*but TVM has no op 'tirx\.no_such_op'",
+         setup=[extensions], snippet=load("override_missing")),
     Case("loader", "name-outside-prefix",
          r"ExtensionLoadError: .*'somebody_else\.name'.*does not start with 'bad_prefix\.'",
          setup=[extensions], snippet=load("bad_prefix")),
@@ -353,6 +361,66 @@ CASES: list[Case] = [
     Case("loader", "factory-calls-the-loader",
          r"ExtensionLoadError: .*cannot load .*libext_b\.so' while the loader is busy to load",
          setup=[extensions], snippet=load_and_check("reenter_load", "reenter_load.seen")),
+    Case("loader", "object-type-key-taken",
+         r"DuplicateRegistrationError: .*the object type 'objects\.Tile' is already registered by "
+         r"TVM or a library outside tvm-extend.*objects\.cc", setup=[extensions],
+         snippet="import tvm_ffi\nfrom tvm_ffi.dataclasses import py_class\n"
+         "py_class('objects.Tile')(type('Tile', (tvm_ffi.Object,), {'__annotations__': "
+         "{'rows': int}}))\n" + load_and_check("objects", "objects.area")),
+    Case("loader", "object-type-layout-changed-on-reload",
+         r"ExtensionLoadError: .*the object type 'objects\.Tile' .*changed its layout since "
+         r".*weight: float.*restart it", setup=[extensions],
+         snippet=load("objects", then="tvm_extend.reload_extension('objects', "
+                      "EXT + '/libobjects_changed.so')")),
+    # --- loader: pass config options (tests/extensions/cfg_*.cc) ---------------------------
+    Case("loader", "config-tvm-option",
+         r"DuplicateRegistrationError: .*the pass config option 'tirx\.noalias' is already "
+         r"registered by TVM .*libtvm_compiler\.so\) as a bool; extension 'tirx' .*cfg_clash\.cc",
+         setup=[extensions], snippet=load("cfg_clash")),
+    Case("loader", "config-two-libraries",
+         r"DuplicateRegistrationError: .*'cfg_ext\.tile' is already registered by extension "
+         r"'cfg_ext' 1\.0\.0 \(\S*/libcfg_ext\.so\).*libcfg_ext_copy\.so\) registers it again",
+         setup=[extensions], snippet=load("cfg_ext", "cfg_ext_copy")),
+    Case("loader", "config-outside-library",
+         r"DuplicateRegistrationError: .*'cfg_outside\.tile' is already registered by a library "
+         r"outside tvm-extend", setup=[extensions],
+         snippet="import ctypes, tvm\nctypes.CDLL(EXT + '/libcfg_foreign.so')\n"
+         + load("cfg_outside")),
+    Case("loader", "config-type-changed-on-reload",
+         r"ExtensionLoadError: .*'cfg_ext\.tile' .*changed its type: .*registered it as an int "
+         r".*libcfg_ext_changed\.so\) declares it as a float", setup=[extensions],
+         snippet=load("cfg_ext", then="tvm_extend.reload_extension('cfg_ext', "
+                      "EXT + '/libcfg_ext_changed.so')")),
+    Case("loader", "config-type-changed-after-unload",
+         r"ExtensionLoadError: .*'cfg_ext\.tile' .*registered it as an int .*declares it as a "
+         r"float", setup=[extensions],
+         snippet=load("cfg_ext", then="tvm_extend.unload_extension('cfg_ext')\n"
+                      "tvm_extend.load_extension(EXT + '/libcfg_ext_changed.so')")),
+    Case("loader", "config-tvm-without-the-function",
+         r"ExtensionLoadError: .*'cfg_ext\.tile' .*cannot be registered with TVM .*does not "
+         r"export tvm::transform::PassContext::RegisterConfigOption", setup=[extensions],
+         env={"TVM_EXTEND_NO_AUTOLOAD": "1"},  # project_a's option would find the function first
+         snippet="import tvm, tvm_ffi\nreal = tvm_ffi.get_global_func('transform.ListConfigs')\n"
+         "tvm_ffi.register_global_func('transform.ListConfigs', lambda: real(), override=True)\n"
+         + load("cfg_ext")),
+    Case("loader", "config-wrong-value-type",
+         r"TypeError: pass config option 'cfg_ext\.tile' \(of extension 'cfg_ext'\) takes an int, "
+         r"not a str \('big'\)", setup=[extensions],
+         snippet=load("cfg_ext", then="tvm.transform.PassContext(config={'cfg_ext.tile': 'big'})")),
+    Case("loader", "config-read-as-another-type",
+         r"TypeError: function cfg_ext\.read_mode_as_int failed: pass config option "
+         r"'cfg_ext\.mode' holds a str \('x'\), but this code reads it as an int",
+         setup=[extensions],
+         snippet=load("cfg_ext", then="with tvm.transform.PassContext(config={'cfg_ext.mode': "
+                      "'x'}):\n    ext['read_mode_as_int']()")),
+    Case("loader", "config-project-a-bad-tile",
+         r"ValueError: pass project_a\.transform\.AutoSchedule failed: pass config option "
+         r"project_a\.tile is '6x'; expected \"MRxNR\"",
+         setup=[requires("project_a"), write_file("matmul.py", MATMUL, "MATMUL")],
+         snippet="import runpy, tvm, project_a\n"
+         "mod = tvm.IRModule({'main': runpy.run_path(MATMUL)['matmul']})\n"
+         "with tvm.transform.PassContext(config={'project_a.tile': '6x'}):\n"
+         "    tvm.compile(mod, target='llvm')"),
     Case("loader", "unload-unknown", r"ExtensionLoadError: .*'nope': it is not loaded",
          snippet="import tvm_extend\ntvm_extend.unload_extension('nope')"),
     # --- call: what an extension's functions and passes do at run time --------------------
@@ -545,6 +613,17 @@ CASES: list[Case] = [
          "P.contribute('x', [P.after('Nope', tvm.tirx.transform.StmtSimplify())])"),
     Case("pipeline", "withdraw-nothing", r"PipelineError: 'x' contributes nothing",
          snippet="from tvm_extend import pipeline\npipeline.withdraw('x')"),
+    Case("pipeline", "override-replace-a-replaced-pass",
+         r"PipelineError: contribution of 'b' to 'default': cannot replace 'tirx\.StorageRewrite' "
+         r"for 'b': 'a' already replaces it",
+         snippet="import tvm\nfrom tvm_extend import pipeline as P\n"
+         "P.contribute('a', [P.replace('tirx.StorageRewrite', tvm.tirx.transform.StmtSimplify)])\n"
+         "P.contribute('b', [P.replace('tirx.StorageRewrite', tvm.tirx.transform.RemoveNoOp)])"),
+    Case("pipeline", "override-remove-unknown-anchor",
+         r"PipelineError: contribution of 'x' to 'default': cannot remove 'NoSuchPass' "
+         r"\(occurrence 1\): the pipeline has 0 such pass\(es\)\. Its passes are:",
+         snippet="from tvm_extend import pipeline as P\n"
+         "P.contribute('x', [P.remove('NoSuchPass')])"),
     Case("pipeline", "unregister-tvm-pipeline",
          r"PipelineError: 's_tir' is not a tvm_extend pipeline",
          snippet="from tvm_extend import pipeline\npipeline.unregister('s_tir')"),

@@ -137,8 +137,26 @@ def test_the_pass_in_the_default_pipeline_schedules_a_plain_compile():
     after = project_a.AutoSchedule()(bound)
     expected = s_tir.Schedule(bound)
     project_a.matmul_microkernel(expected, "C")
-    tvm.ir.assert_structural_equal(after, expected.mod)
+    # The pass records the layout it scheduled with: project_a's object type, in TVM's IR.
+    layout = project_a.tile_layout(TARGET)
+    scheduled = expected.mod["main"].with_attr("project_a.tile_layout", layout)
+    tvm.ir.assert_structural_equal(after, tvm.IRModule({"main": scheduled}))
     run(tvm.compile(func, target=TARGET), 64, 64, 64)
+
+
+def test_the_tile_layout_is_an_object_type_of_project_a():
+    layout = project_a.tile_layout(TARGET)
+    assert isinstance(layout, project_a.TileLayout)
+    assert (layout.mr, layout.nr, layout.nc) == project_a.default_tile(TARGET)
+    assert layout.chosen_by in ("avx512f", "avx2", "sse") and layout.parallel
+    same = project_a.TileLayout(layout.mr, layout.nr, layout.nc, True, layout.chosen_by)
+    tvm.ir.assert_structural_equal(layout, same)
+    assert str(same).startswith("project_a.TileLayout(mr=")
+    with tvm.transform.PassContext(config={"project_a.tile": "3x12"}):
+        tvm.ir.assert_structural_equal(
+            project_a.tile_layout(TARGET),
+            project_a.TileLayout(3, 12, max(layout.nc, 12), True, "project_a.tile"),
+        )
 
 
 def test_the_pass_leaves_functions_for_other_targets_alone():

@@ -12,14 +12,18 @@
  * - `project_a.schedule.apply_rules(sch)`: the rule: the primitive on every block that passes
  *   the check, in every function of the schedule's module.
  * - `project_a.transform.AutoSchedule`: a pass that applies the rule to CPU functions.
+ * - `project_a.tile`: a pass config option, `PassContext(config={"project_a.tile": "4x8"})`,
+ *   that sets the tile the rule, the pass and default_tile use (default: from CPU features).
  *
  * The primitive checks legality first and applies its steps atomically, so an illegal request
  * raises a clear error and leaves the schedule and its function unchanged.
  */
+#include <tvm_extend/config/config.h>
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/tir.h>
 #include <tvm_extend/ir/tir_ops.h>
+#include <tvm_extend/object/object.h>
 #include <tvm_extend/schedule/schedule.h>
 #include <tvm_extend/transform/prim_func_pass.h>
 
@@ -196,10 +200,28 @@ SBlockRV Pack(const Schedule& sch, const SBlockRV& block, const Var& buffer, int
   return copy;
 }
 
-struct Params {
-  int64_t mr = 6, nr = 16, nc = 512;
-  bool parallel = true;
+// The tile layout of the micro-kernel, an object type of this extension (project_a.TileLayout):
+// the rule and the primitive schedule with it, default_tile returns it, and the AutoSchedule pass
+// records it on each function it schedules (attribute "project_a.tile_layout").
+class TileLayoutObj : public tvm::ffi::Object {
+ public:
+  int64_t mr = 6;              // rows of the accumulator tile (rows of A per panel)
+  int64_t nr = 16;             // columns of the accumulator tile (columns of B per panel)
+  int64_t nc = 512;            // columns of B per block
+  bool parallel = true;        // row panels in parallel
+  tvm::ffi::String chosen_by;  // "avx512f", "avx2", "sse", "project_a.tile" or "arguments"
+  TileLayoutObj() = default;
+  TileLayoutObj(int64_t mr, int64_t nr, int64_t nc, bool parallel, tvm::ffi::String chosen_by)
+      : mr(mr), nr(nr), nc(nc), parallel(parallel), chosen_by(std::move(chosen_by)) {}
+  static constexpr TVMFFISEqHashKind _type_s_eq_hash_kind = kTVMFFISEqHashKindTreeNode;
+  TVM_FFI_DECLARE_OBJECT_INFO_FINAL("project_a.TileLayout", TileLayoutObj, tvm::ffi::Object);
 };
+using Params = TileLayoutObj;
+using Layout = tvm::ffi::ObjectPtr<TileLayoutObj>;
+
+Layout MakeLayout(int64_t mr, int64_t nr, int64_t nc, bool parallel, const char* chosen_by) {
+  return tvm::ffi::make_object<TileLayoutObj>(mr, nr, nc, parallel, chosen_by);
+}
 
 GlobalFunction<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>(tvm::ffi::ObjectRef)> export_target{
     "target.TargetExport"};
@@ -209,10 +231,44 @@ GlobalFunction<bool(tvm::ffi::String, tvm::ffi::ObjectRef)> cpu_has_feature{
 // The tile for a CPU: as many accumulators as fit its vector registers, with room for one row of
 // B and a broadcast of A. AVX-512: 32 registers, 7 x 2 zmm accumulators; AVX2: 16 registers,
 // 6 x 2 ymm; otherwise 4 x 2 SSE registers.
-Params ForTarget(const tvm::ffi::ObjectRef& target) {
-  if (cpu_has_feature("avx512f", target)) return Params{7, 32, 1024, true};
-  if (cpu_has_feature("avx2", target)) return Params{6, 16, 512, true};
-  return Params{4, 8, 256, true};
+Layout ForCpu(const tvm::ffi::ObjectRef& target) {
+  if (cpu_has_feature("avx512f", target)) return MakeLayout(7, 32, 1024, true, "avx512f");
+  if (cpu_has_feature("avx2", target)) return MakeLayout(6, 16, 512, true, "avx2");
+  return MakeLayout(4, 8, 256, true, "sse");
+}
+
+// The pass config option project_a.tile (registered below): "MRxNR" or "MRxNRxNC" replaces the
+// CPU's tile (nc: the CPU's, at least nr); "" keeps it.
+const tvm_extend::config::PassConfig<tvm::ffi::String> tile_option{"project_a.tile", ""};
+
+// The tile for a CPU target, as the current PassContext's project_a.tile may set it.
+Layout ForTarget(const tvm::ffi::ObjectRef& target) {
+  Layout p = ForCpu(target);
+  const std::string text = tile_option.Get();
+  if (text.empty()) return p;
+  std::vector<int64_t> v;
+  for (size_t start = 0; start != std::string::npos && v.size() < 4;) {
+    const size_t end = text.find('x', start);
+    const std::string part = text.substr(start, end == std::string::npos ? end : end - start);
+    const bool number = !part.empty() && part.size() < 7 &&
+                        part.find_first_not_of("0123456789") == std::string::npos;
+    v.push_back(number ? std::stoll(part) : -1);
+    start = end == std::string::npos ? end : end + 1;
+  }
+  const bool ok = (v.size() == 2 || v.size() == 3) && v[0] >= 1 && v[1] >= 4 && v[1] % 4 == 0 &&
+                  (v.size() == 2 || v[2] >= v[1]);
+  if (!ok) {
+    throw tvm::ffi::Error("ValueError",
+                          "pass config option project_a.tile is '" + text +
+                              "'; expected \"MRxNR\" or \"MRxNRxNC\" (mr >= 1, nr a multiple of 4, "
+                              "nc >= nr), e.g. \"6x16\"",
+                          "");
+  }
+  p->mr = v[0];
+  p->nr = v[1];
+  p->nc = v.size() == 3 ? v[2] : std::max(p->nc, p->nr);
+  p->chosen_by = "project_a.tile";
+  return p;
 }
 
 void Apply(const Schedule& sch, const SBlockRV& block, const Matmul& mm, const Params& p) {
@@ -280,7 +336,7 @@ void MatmulMicrokernel(tvm::ffi::ObjectRef sch_ref, tvm::ffi::Any block, int64_t
                          ", nc=" + std::to_string(nc) +
                          " is not valid (mr >= 1, nr a multiple of 4, nc >= nr)");
   }
-  Params p{mr, nr, nc, parallel};
+  const Params p(mr, nr, nc, parallel, "arguments");
   try {
     tvm_extend::schedule::Atomically(sch, [&](const Schedule& s) { Apply(s, rv, mm, p); });
   } catch (const tvm::ffi::Error& err) {
@@ -337,7 +393,7 @@ tvm::ffi::Array<tvm::ffi::String> ApplyRules(tvm::ffi::ObjectRef sch_ref,
   for (const std::string& name : names) {
     sch.WorkOn(name);
     if (!sch.HasBlock("root")) continue;
-    for (const tvm::ffi::String& block : ApplyRule(sch, ForTarget(target))) {
+    for (const tvm::ffi::String& block : ApplyRule(sch, *ForTarget(target))) {
       done.push_back(name + "/" + std::string(block));
     }
   }
@@ -363,10 +419,13 @@ std::optional<tvm::ffi::ObjectRef> CpuTarget(const PrimFunc& func) {
   return target;
 }
 
-tvm::ffi::Array<int64_t> DefaultTile(tvm::ffi::ObjectRef target) {
-  Params p = ForTarget(target);
-  return {p.mr, p.nr, p.nc};
+// The layout the rule and the pass use for `target`: a project_a.TileLayout.
+tvm::ffi::ObjectRef DefaultTile(tvm::ffi::ObjectRef target) {
+  return tvm::ffi::ObjectRef(ForTarget(target));
 }
+
+GlobalFunction<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef, tvm::ffi::String, tvm::ffi::Any)> with_attr{
+    "ir.BaseFuncWithAttr"};
 
 tvm::ffi::ObjectRef AutoSchedule() {
   return tvm_extend::transform::MakePrimFuncPass(
@@ -383,8 +442,11 @@ tvm::ffi::ObjectRef AutoSchedule() {
         Schedule sch = Schedule::Traced(mod);
         sch.WorkOn(name);
         if (!sch.HasBlock("root")) return func;
-        if (ApplyRule(sch, ForTarget(*target)).empty()) return func;
-        return module_lookup(sch.mod(), name);
+        Layout layout = ForTarget(*target);
+        if (ApplyRule(sch, *layout).empty()) return func;
+        // The scheduled function says which layout it was given, for later passes and users.
+        return with_attr(module_lookup(sch.mod(), name), "project_a.tile_layout",
+                         tvm::ffi::ObjectRef(layout));
       },
       0);
 }
@@ -392,9 +454,21 @@ tvm::ffi::ObjectRef AutoSchedule() {
 }  // namespace
 }  // namespace project_a
 
+TVM_EXTEND_REGISTER_OBJECT(project_a::TileLayoutObj, [] {
+  using project_a::TileLayoutObj;
+  return tvm_extend::object::ObjectSpec<TileLayoutObj>("the register tile of the micro-kernel")
+      .field("mr", &TileLayoutObj::mr, "rows of the accumulator tile")
+      .field("nr", &TileLayoutObj::nr, "columns of the accumulator tile")
+      .field("nc", &TileLayoutObj::nc, "columns of B per block")
+      .field("parallel", &TileLayoutObj::parallel, "row panels in parallel")
+      .field("chosen_by", &TileLayoutObj::chosen_by, "what chose it");
+});
 TVM_EXTEND_REGISTER_FUNC("project_a.schedule.matmul_microkernel", project_a::MatmulMicrokernel);
 TVM_EXTEND_REGISTER_FUNC("project_a.schedule.check_matmul", project_a::CheckMatmul);
 TVM_EXTEND_REGISTER_FUNC("project_a.schedule.apply_rules", project_a::ApplyRules);
 TVM_EXTEND_REGISTER_FUNC("project_a.schedule.default_tile", project_a::DefaultTile);
 TVM_EXTEND_REGISTER_PRIM_FUNC_PASS_FACTORY("project_a.transform.AutoSchedule",
                                            project_a::AutoSchedule);
+TVM_EXTEND_REGISTER_PASS_CONFIG("project_a.tile", tvm::ffi::String, "",
+                                "the micro-kernel's tile, \"MRxNR\" or \"MRxNRxNC\" (e.g. "
+                                "\"6x16\"); empty: chosen from the CPU's features");

@@ -45,7 +45,34 @@ typedef enum {
    *        `target.build.<kind>` for targets whose `model` is the registration's name.
    */
   kTVMExtendBackend = 3,
+  /*!
+   * \brief An object type; the registration's name is its type key. Its created function takes
+   *        no argument and returns the type's spec (tvm_extend/object/object.h), whose
+   *        "register" function the loader calls after its checks.
+   */
+  kTVMExtendObjectType = 4,
+  /*!
+   * \brief A pass config option (`PassContext(config={name: value})`); its opt_level is the
+   *        value's TVMExtendConfigValueType. Its created function takes no argument and returns
+   *        {"type", "default", "doc"} (tvm_extend/config/config.h); the loader registers the
+   *        option with TVM, which keeps it for the life of the process.
+   */
+  kTVMExtendPassConfig = 5,
+  /*!
+   * \brief An owned override of an attribute of one of TVM's existing ops; the registration's
+   *        name is "<op>[<attribute>]" (outside the extension's prefix). Its created function
+   *        takes no argument and returns {"value": the attribute's value} (tvm_extend/op/op.h).
+   */
+  kTVMExtendOpOverride = 6,
 } TVMExtendRegistrationKind;
+
+/*! \brief The value type of a pass config option (kTVMExtendPassConfig), in its opt_level. */
+typedef enum {
+  kTVMExtendConfigBool = 0,
+  kTVMExtendConfigInt = 1,
+  kTVMExtendConfigFloat = 2,
+  kTVMExtendConfigString = 3,
+} TVMExtendConfigValueType;
 
 /*! \brief One collected registration, in the order the extension declared it. */
 typedef struct {
@@ -53,7 +80,7 @@ typedef struct {
   const char* name;
   /*! \brief A TVMExtendRegistrationKind. */
   int32_t kind;
-  /*! \brief For a pass: its opt_level. Zero otherwise. */
+  /*! \brief For a pass: its opt_level; for a config option: its value type. Zero otherwise. */
   int32_t opt_level;
   /*! \brief Source file and line of the registration, for error messages. */
   const char* file;

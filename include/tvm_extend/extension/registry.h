@@ -208,6 +208,23 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
       })
 
 /*!
+ * \brief Collect an owned override of attribute `attr_key` of TVM's existing op `op_name`
+ *        (both string literals; the registration is named "op_name[attr_key]"). The value is a
+ *        function (a lowering, for "<target>.FLowerIntrinsic"; its calls are guarded) or a value
+ *        (bool, int, string, object); include <tvm_extend/op/op.h>. The loader refuses an op TVM
+ *        does not have and an (op, attribute) another extension overrides, saves TVM's value
+ *        and puts it back on unload.
+ */
+#define TVM_EXTEND_OVERRIDE_OP_ATTR(op_name, attr_key, ...)                                     \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      op_name "[" attr_key "]", kTVMExtendOpOverride, 0, __FILE__, __LINE__,                    \
+      []() -> ::tvm::ffi::Function {                                                            \
+        ::tvm::ffi::Map<::tvm::ffi::String, ::tvm::ffi::Any> spec{                              \
+            {"value", ::tvm_extend::op::OverrideValue(__VA_ARGS__)}};                           \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
+/*!
  * \brief Collect a code generator: `factory()` returns a tvm_extend::backend::BackendSpec
  *        (include <tvm_extend/backend/backend.h>). `name` is the backend's name, which a target
  *        selects with its `model` attribute.
@@ -215,6 +232,32 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
 #define TVM_EXTEND_REGISTER_BACKEND(name, ...)                                                  \
   static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
       name, kTVMExtendBackend, 0, __FILE__, __LINE__, []() -> ::tvm::ffi::Function {            \
+        auto spec = (__VA_ARGS__)().ToMap();                                                    \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
+/*!
+ * \brief Collect a pass config option `name` of type T (bool, int64_t, double or
+ *        tvm::ffi::String) with its default and a doc string (include
+ *        <tvm_extend/config/config.h>; read it with tvm_extend::config::PassConfig<T>).
+ */
+#define TVM_EXTEND_REGISTER_PASS_CONFIG(name, T, default_value, doc)                               \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)(    \
+      name, kTVMExtendPassConfig, ::tvm_extend::config::ValueTraits<T>::kCode, __FILE__, __LINE__, \
+      []() -> ::tvm::ffi::Function {                                                               \
+        auto spec = ::tvm_extend::config::detail::MakeSpec<T>(default_value, doc);                 \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                         \
+      })
+
+/*!
+ * \brief Collect an object type: `ObjClass` declares its type key with
+ *        TVM_FFI_DECLARE_OBJECT_INFO(_FINAL), and `factory()` returns a
+ *        tvm_extend::object::ObjectSpec<ObjClass> (include <tvm_extend/object/object.h>).
+ */
+#define TVM_EXTEND_REGISTER_OBJECT(ObjClass, ...)                                               \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      ObjClass::_type_key, kTVMExtendObjectType, 0, __FILE__, __LINE__,                         \
+      []() -> ::tvm::ffi::Function {                                                            \
         auto spec = (__VA_ARGS__)().ToMap();                                                    \
         return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
       })

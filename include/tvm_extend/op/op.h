@@ -17,7 +17,17 @@
  * extension's ops apply or none of their attributes stay. TVM cannot delete an op, so an op
  * whose attributes were rolled back or unloaded stays known to TVM, without attributes.
  * In TVMScript the op is `T.call_intrin(dtype, "myext.fma", a, b, c)`; TVM's LowerIntrin pass
- * (part of every tvm.compile) calls the lowering for the target.
+ * (part of every tvm.compile) calls the lowering for the target. `.call_effect(CallEffect::kPure)`
+ * sets TVM's `TCallEffectKind`, which TVM's passes respect (a pure call whose value is unused is
+ * removed, an opaque one stays).
+ *
+ * An attribute of one of TVM's existing ops is an owned override instead:
+ * \code
+ * TVM_EXTEND_OVERRIDE_OP_ATTR("tirx.exp", "llvm.FLowerIntrinsic", LowerExp);  // a lowering
+ * TVM_EXTEND_OVERRIDE_OP_ATTR("tirx.rsqrt", "TVectorizable", true);           // a value
+ * \endcode
+ * The loader refuses an op TVM does not have and an (op, attribute) another extension overrides
+ * (naming both), saves TVM's value, and puts it back on unload or when a reload drops it.
  */
 #ifndef TVM_EXTEND_OP_OP_H_
 #define TVM_EXTEND_OP_OP_H_
@@ -27,10 +37,50 @@
 #include <tvm/ffi/string.h>
 
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace tvm_extend {
 namespace op {
+
+/*!
+ * \brief TVM's call effects (`tvm.tirx.CallEffectKind`, the op attribute `TCallEffectKind`):
+ *        what TVM's passes may assume about a call of the op.
+ */
+enum class CallEffect : int64_t {
+  /*! \brief No side effect, no state read: a call whose value is unused may be removed. */
+  kPure = 1,
+  /*! \brief Reads state (memory, registers) but changes none. */
+  kReadState = 2,
+  /*! \brief Changes state: never removed, never merged. */
+  kUpdateState = 3,
+  /*! \brief Anything at all; TVM 0.27 treats it as kUpdateState. */
+  kOpaque = 3,
+};
+
+namespace detail {
+template <typename T, typename = void>
+struct HasCallOperator : std::false_type {};
+template <typename T>
+struct HasCallOperator<T, std::void_t<decltype(&T::operator())>> : std::true_type {};
+}  // namespace detail
+
+/*!
+ * \brief An attribute value for TVM_EXTEND_OVERRIDE_OP_ATTR: a function or lambda becomes a
+ *        typed tvm::ffi::Function, anything else (bool, int, string, an object) is kept.
+ */
+template <typename T>
+tvm::ffi::Any OverrideValue(T&& value) {
+  using D = std::decay_t<T>;
+  if constexpr (std::is_base_of_v<tvm::ffi::ObjectRef, D>) {
+    return tvm::ffi::Any(std::forward<T>(value));
+  } else if constexpr ((std::is_pointer_v<D> && std::is_function_v<std::remove_pointer_t<D>>) ||
+                       detail::HasCallOperator<D>::value) {
+    return tvm::ffi::Function::FromTyped(D(std::forward<T>(value)));
+  } else {
+    return tvm::ffi::Any(std::forward<T>(value));
+  }
+}
 
 /*! \brief What an op is: the loader turns it into TVM op registrations. */
 class OpSpec {
@@ -47,6 +97,8 @@ class OpSpec {
     attrs_.Set(key, std::move(value));
     return *this;
   }
+  /*! \brief TVM's `TCallEffectKind` of the op: what TVM's passes may assume about a call. */
+  OpSpec& call_effect(CallEffect effect) { return attr("TCallEffectKind", int64_t(effect)); }
   /*! \brief The lowering for `target` (e.g. "llvm", "c", "default"): call -> expression. */
   template <typename F>
   OpSpec& lower(const std::string& target, F&& lowering) {

@@ -7,6 +7,8 @@
 - :func:`AutoSchedule`: a pass that applies the rule to CPU functions; this package contributes
   it to TVM's default pipeline, so a plain ``tvm.compile`` of a matmul gets the fast schedule.
 - ``project_a.fma(a, b, c)``: a TIR op lowered for every target.
+- ``project_a.tile``: a pass config option that sets the micro-kernel's tile for the rule and the
+  pass (``"MRxNR"`` or ``"MRxNRxNC"``; by default it is chosen from the CPU's features).
 """
 
 from __future__ import annotations
@@ -25,8 +27,22 @@ def _host():
 
 def default_tile(target=None) -> tuple[int, int, int]:
     """(mr, nr, nc) for a CPU target (this machine's by default): 7 x 32 with AVX-512, 6 x 16
-    with AVX2, 4 x 8 otherwise."""
-    return tuple(int(x) for x in extension["schedule.default_tile"](target or _host()))
+    with AVX2, 4 x 8 otherwise; or as the pass config option ``project_a.tile`` of the current
+    PassContext sets it (``PassContext(config={"project_a.tile": "4x8"})``: "MRxNR[xNC]")."""
+    layout = tile_layout(target)
+    return (layout.mr, layout.nr, layout.nc)
+
+
+def tile_layout(target=None):
+    """The micro-kernel's tile layout for a CPU target (this machine's by default), as the rule
+    and the AutoSchedule pass use it: a ``project_a.TileLayout`` (fields mr, nr, nc, parallel,
+    chosen_by), the extension's object type. ``TileLayout(7, 32, 1024, True, "avx512f")``
+    makes one; the pass records it on each function it schedules (attribute
+    ``project_a.tile_layout``)."""
+    return extension["schedule.default_tile"](target or _host())
+
+
+TileLayout = extension.types["project_a.TileLayout"]
 
 
 def matmul_microkernel(sch, block, mr=None, nr=None, nc=None, parallel=True, target=None):
