@@ -120,11 +120,16 @@ def class_names(keys: list[str]) -> dict[str, str]:
     return names
 
 
+# Node types whose registered constructor is a global of another name.
+CTOR_ALIASES = {"ir.TensorLoad": "tirx.BufferLoad"}
+
+
 def ctor_schema(key: str) -> list | None:
-    func = tvm_ffi.get_global_func(key, allow_missing=True)
+    name = CTOR_ALIASES.get(key, key)
+    func = tvm_ffi.get_global_func(name, allow_missing=True)
     if func is None:
         return None
-    meta = tvm.get_global_func("ffi.GetGlobalFuncMetadata")(key)
+    meta = tvm.get_global_func("ffi.GetGlobalFuncMetadata")(name)
     schema = json.loads(json.loads(meta)["type_schema"])
     args = schema.get("args", [])
     if not args or args[0].get("type") != key:
@@ -268,8 +273,10 @@ def ctor_params(node: NodeType, types: CppTypes) -> list[tuple[str, str, dict]]:
     for i, s in enumerate(node.ctor or []):
         name = f"arg{i}"
         for j in range(fi, len(fields)):
-            if fields[j].schema == s or (
-                s.get("type") == "Optional" and fields[j].schema == s["args"][0]
+            if (
+                fields[j].schema == s
+                or (s.get("type") == "Optional" and fields[j].schema == s["args"][0])
+                or (list(fields[j].schema) == ["type"] and narrower(s, fields[j].schema["type"]))
             ):
                 name = fields[j].name
                 fi = j + 1
@@ -279,6 +286,23 @@ def ctor_params(node: NodeType, types: CppTypes) -> list[tuple[str, str, dict]]:
             continue
         params.append((types.arg(s), ident(name), s))
     return params
+
+
+def narrower(s: dict, key: str) -> bool:
+    """Whether an argument schema `s` is a node type derived from `key` (e.g. a Var for an Expr
+    field)."""
+    t = s.get("type")
+    if list(s) != ["type"] or not isinstance(t, str) or "." not in t:
+        return False
+    try:
+        return key in ancestors(t)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def ctor_tag(node: NodeType) -> str:
+    """The tag whose kTypeKey names the node's registered constructor."""
+    return ("C_" + ident(node.key)) if node.key in CTOR_ALIASES else tag_name(node.key)
 
 
 def generate(keys: list[str], ns: str, header_guard: str) -> str:
@@ -300,6 +324,11 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
             f'struct {tag_name(node.key)} {{ static constexpr const char* kTypeKey = "{node.key}"; '
             f'static constexpr const char* kParentKey = "{parent_key}"; }};'
         )
+        if node.key in CTOR_ALIASES and node.ctor is not None:
+            w(
+                f"struct {ctor_tag(node)} {{ static constexpr const char* kTypeKey = "
+                f'"{CTOR_ALIASES[node.key]}"; }};'
+            )
         for f in node.fields:
             cpp, kind, _ = types.field(f)
             w(
@@ -347,7 +376,10 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
             decl = ", ".join(
                 f"{cpp} {name}" + (" = {}" if name == "span" else "") for cpp, name, _ in params
             )
-            w(f"  /*! \\brief A new node, made by TVM's registered constructor `{node.key}`. */")
+            w(
+                "  /*! \\brief A new node, made by TVM's registered constructor "
+                f"`{CTOR_ALIASES.get(node.key, node.key)}`. */"
+            )
             w(f"  static {node.cls} Make({decl});")
         w("};\n")
     # Out-of-line definitions, now that every class is complete.
@@ -384,13 +416,37 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
             )
             w(f"inline {node.cls} {node.cls}::Make({decl}) {{")
             w(
-                f"  return ::tvm_extend::ir::CtorBinding<tags::{tag_name(node.key)}, "
+                f"  return ::tvm_extend::ir::CtorBinding<tags::{ctor_tag(node)}, "
                 f"{node.cls}({sig_types})>::fn({args});\n}}"
             )
     w("")
     emit_functors(w, nodes, types)
     w(f"}}  // namespace {ns}\n#endif  // {header_guard}")
     return "\n".join(out) + "\n"
+
+
+def ctor_rebuild(node: NodeType, types: CppTypes, walked, fields) -> str | None:
+    """The arguments of `Make` that rebuild `node` from its mutated children (locals named in
+    `walked`) and its other fields, or None when a constructor argument matches no field."""
+    if node.ctor is None:
+        return None
+    new = {f.name: name for f, name, _ in walked}
+    by_name = {f.name: f for f in fields}
+    args = []
+    for cpp, pname, s in ctor_params(node, types):
+        is_view = not cpp.startswith(("::tvm_extend::ir::List<", "tvm::ffi::", "int", "bool"))
+        is_view = is_view and cpp not in ("double", "DLDataType")
+        if pname == "span":
+            args.append("op.span()" if "span" in by_name else "tvm::ffi::ObjectRef()")
+        elif pname in new:
+            args.append(f"{cpp}({new[pname]})" if is_view else new[pname])
+        elif pname in by_name and types.field(by_name[pname])[1] != "kGetter":
+            args.append(f"{cpp}(op.{ident(pname)}())" if is_view else f"op.{ident(pname)}()")
+        elif s.get("type") in ("ir.Type", "ir.PrimType") and "ty" in by_name:
+            args.append(f"{cpp}(op.ty())")  # the node's own type, as given to TVM (Call, Cast)
+        else:
+            return None
+    return ", ".join(args)
 
 
 def emit_dispatch(w, exprs, stmts, mutator: bool) -> None:
@@ -467,9 +523,11 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
             else:
                 lines.append(f"    auto {name} = " + visit.replace("(x)", f"({getter})") + ";")
                 if not optional:
+                    # The schema does not say which fields TVM leaves empty (e.g. the `dom` of a
+                    # thread's IterVar): null stays null; only a node turned into null is refused.
                     lines.append(
-                        f"    if (!{name}.defined()) ::tvm_extend::ir::NullResult("
-                        f'{n.cls}::kTypeKey, "{f.name}");'
+                        f"    if (!{name}.defined() && {getter}.defined()) "
+                        f'::tvm_extend::ir::NullResult({n.cls}::kTypeKey, "{f.name}");'
                     )
             walked.append((f, name, is_list))
         return lines, walked
@@ -533,6 +591,12 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
                 continue
             same = " && ".join(f"{name}.same_as(op.{ident(f.name)}())" for f, name, _ in walked)
             w(f"    if ({same}) return op;")
+            rebuild = ctor_rebuild(n, types, walked, all_fields(n)) if n in exprs else None
+            if rebuild is not None:
+                # An expression's type follows its children (lanes, dtype): TVM's constructor
+                # computes it, and checks the children, as TVM's own mutators do.
+                w(f"    return {n.cls}::Make({rebuild});\n  }}")
+                continue
             w("    tvm::ffi::ObjectRef copy = ::tvm_extend::ir::ShallowCopy(op);")
             w("    tvm::ffi::Object* fresh = const_cast<tvm::ffi::Object*>(copy.get());")
             for f, name, is_list in walked:

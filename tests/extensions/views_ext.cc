@@ -148,8 +148,87 @@ int64_t TransientHandles(int64_t n) {
   }
   return sum;
 }
+// Lane- and dtype-changing rewrites: the mutator rebuilds each changed expression through TVM's
+// constructor, so its type follows its new children.
+class Retype : public StmtExprMutator {
+ public:
+  // `var` becomes `replacement`; integer constants become `Broadcast(c, lanes)` (lanes > 1) or
+  // constants of `dtype` (lanes == 0), or stay (lanes == 1).
+  Retype(Var var, Expr replacement, int64_t lanes, DLDataType dtype)
+      : var_(std::move(var)), replacement_(std::move(replacement)), lanes_(lanes), dtype_(dtype) {}
+  Expr VisitExpr_(const Var& op) override { return op.same_as(var_) ? replacement_ : Expr(op); }
+  Expr VisitExpr_(const IntImm& op) override {
+    if (lanes_ > 1) return Broadcast::Make(op, IntImm::Make(kInt32, lanes_));
+    if (lanes_ == 0) return IntImm::Make(dtype_, op.value());
+    return op;
+  }
+
+ private:
+  Var var_;
+  Expr replacement_;
+  int64_t lanes_;
+  DLDataType dtype_;
+};
+// x -> Ramp(x, 1, lanes) in `expr`, constants broadcast unless `broadcast` is false.
+tvm::ffi::ObjectRef RampVar(tvm::ffi::ObjectRef expr, tvm::ffi::ObjectRef var, int64_t lanes,
+                            bool broadcast) {
+  Var x(var);
+  Expr ramp = Ramp::Make(x, IntImm::Make(kInt32, 1), IntImm::Make(kInt32, lanes));
+  return Retype(x, ramp, broadcast ? lanes : 1, kInt32).VisitExpr(Expr(expr));
+}
+// x -> `wide` (another variable) in `expr`, integer constants retyped to the type of `wide`.
+tvm::ffi::ObjectRef WidenVar(tvm::ffi::ObjectRef expr, tvm::ffi::ObjectRef var,
+                             tvm::ffi::ObjectRef wide) {
+  Var w(wide);
+  return Retype(Var(var), w, 0, w.ty().as<PrimType>().dtype()).VisitExpr(Expr(expr));
+}
+// Vectorizes the loop at the top of the function body: `for i in [0, n)` becomes
+// `for io in [0, n / lanes)` over a body where i -> Ramp(io * lanes, 1, lanes).
+tvm::ffi::ObjectRef VectorizeLoop(tvm::ffi::ObjectRef obj, int64_t lanes) {
+  PrimFunc f(obj);
+  For loop(f.body());
+  int64_t extent = loop.extent().as<IntImm>().value();
+  Var io = Var::Make("io", PrimType::Make(kInt32));
+  Expr base = io * lanes;
+  Expr ramp = Ramp::Make(base, IntImm::Make(kInt32, 1), IntImm::Make(kInt32, lanes));
+  Stmt body = Retype(loop.loop_var(), ramp, lanes, kInt32).VisitStmt(loop.body());
+  Stmt vectorized = For::Make(io, IntImm::Make(kInt32, 0), IntImm::Make(kInt32, extent / lanes), 0,
+                              body, {}, {}, {});
+  return f.with_body(vectorized);
+}
+// The identity visitor and mutator over a whole function; true when the mutator kept every
+// object. Statements visited are counted into `visited`.
+int64_t WalkUnchanged(tvm::ffi::ObjectRef obj) {
+  PrimFunc f(obj);
+  struct Counter : StmtExprVisitor {
+    int64_t n = 0;
+    void VisitStmt(const Stmt& s) override {
+      ++n;
+      StmtExprVisitor::VisitStmt(s);
+    }
+  } counter;
+  counter.VisitStmt(f.body());
+  StmtExprMutator mutator;
+  return mutator.VisitStmt(f.body()).same_as(f.body()) ? counter.n : -1;
+}
+// Replaces every integer constant by a fresh copy, so every node with a constant below is rebuilt:
+// nodes with empty fields (a thread's IterVar without `dom`) must come through.
+tvm::ffi::ObjectRef RebuildAll(tvm::ffi::ObjectRef obj) {
+  struct Rebuild : StmtExprMutator {
+    Expr VisitExpr_(const IntImm& op) override {
+      return IntImm::Make(op.ty().as<PrimType>().dtype(), op.value());
+    }
+  } rebuild;
+  PrimFunc f(obj);
+  return f.with_body(rebuild.VisitStmt(f.body()));
+}
 }  // namespace
 
+TVM_EXTEND_REGISTER_FUNC("views_ext.ramp_var", RampVar);
+TVM_EXTEND_REGISTER_FUNC("views_ext.widen_var", WidenVar);
+TVM_EXTEND_REGISTER_FUNC("views_ext.vectorize_loop", VectorizeLoop);
+TVM_EXTEND_REGISTER_FUNC("views_ext.walk_unchanged", WalkUnchanged);
+TVM_EXTEND_REGISTER_FUNC("views_ext.rebuild_all", RebuildAll);
 TVM_EXTEND_REGISTER_FUNC("views_ext.for_body_of", ForBodyOf);
 TVM_EXTEND_REGISTER_FUNC("views_ext.null_view_kind", NullViewKind);
 TVM_EXTEND_REGISTER_FUNC("views_ext.mutate_badly", MutateBadly);

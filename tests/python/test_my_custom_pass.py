@@ -158,3 +158,12 @@ def test_inside_tvm_compile_through_a_derived_pipeline():
         )
     finally:
         tvm_extend.pipeline.unregister("test_mdts")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_takes_gpu_style_ir(seed):
+    from tir_corpus import gpu_program
+
+    mod = tvm.IRModule({"main": gpu_program(seed)})
+    text = my_custom_pass.MulDivToShift()(mod)["main"].script()
+    assert 'thread="threadIdx.x"' in text and 'scope="local"' in text

@@ -183,3 +183,22 @@ def test_licm_leaves_block_iteration_variables_alone():
 
     after = tir_passes.LoopInvariantCodeMotion()(tvm.IRModule({"main": before}))["main"]
     assert "licm_" not in after.script()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_passes_take_gpu_style_ir(seed):
+    """Thread bindings (IterVars without a domain), blocks and local allocations pass through
+    every pass; UnrollByAnnotation matches TVM's UnrollLoop and keeps a function without
+    annotated loops as the same object."""
+    from tir_corpus import gpu_program
+
+    mod = tvm.IRModule({"main": gpu_program(seed)})
+    tvm.ir.assert_structural_equal(
+        tir_passes.UnrollByAnnotation()(mod), tvm.tirx.transform.UnrollLoop()(mod)
+    )
+    serial = tvm.IRModule({"main": gpu_program(seed, unroll=False)})
+    assert tir_passes.UnrollByAnnotation()(serial)["main"].same_as(serial["main"])
+    for make_pass in (tir_passes.StrengthReduce, tir_passes.LoopInvariantCodeMotion):
+        for m in (mod, serial):
+            text = make_pass()(m)["main"].script()
+            assert 'thread="threadIdx.x"' in text and 'scope="local"' in text

@@ -61,3 +61,42 @@ def matmul(m: int, n: int, k: int, dtype: str = "float32"):
                 C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
 
     return func
+
+
+def gpu_program(seed: int, unroll: bool = True):
+    """A GPU-style kernel: blockIdx.x / threadIdx.x loop bindings (IterVars without a domain), a
+    block allocating a thread-local buffer, an annotated unrolled loop (or a serial one when
+    `unroll` is false) and random sizes and constants."""
+    from tvm.script import tirx as T
+
+    rng = random.Random(seed)
+    blocks, threads, steps = rng.choice([1, 2, 4]), rng.choice([4, 8, 32]), rng.choice([1, 2, 4])
+    n, scale, offset = blocks * threads * steps, rng.randint(1, 5), rng.randint(0, 9)
+
+    @T.prim_func(s_tir=True)
+    def unrolled(A: T.Buffer((n,), "int32"), B: T.Buffer((n,), "int32")):
+        for bx in T.thread_binding(blocks, thread="blockIdx.x"):
+            for tx in T.thread_binding(threads, thread="threadIdx.x"):
+                with T.sblock("compute"):
+                    T.reads(A[0:n])
+                    T.writes(B[0:n])
+                    local = T.sblock_alloc_buffer((steps,), "int32", scope="local")
+                    for k in T.unroll(steps):
+                        local[k] = A[(bx * threads + tx) * steps + k] * scale
+                    for k in range(steps):
+                        B[(bx * threads + tx) * steps + k] = local[k] + offset
+
+    @T.prim_func(s_tir=True)
+    def serial(A: T.Buffer((n,), "int32"), B: T.Buffer((n,), "int32")):
+        for bx in T.thread_binding(blocks, thread="blockIdx.x"):
+            for tx in T.thread_binding(threads, thread="threadIdx.x"):
+                with T.sblock("compute"):
+                    T.reads(A[0:n])
+                    T.writes(B[0:n])
+                    local = T.sblock_alloc_buffer((steps,), "int32", scope="local")
+                    for k in range(steps):
+                        local[k] = A[(bx * threads + tx) * steps + k] * scale
+                    for k in range(steps):
+                        B[(bx * threads + tx) * steps + k] = local[k] + offset
+
+    return (unrolled if unroll else serial).with_attr("global_symbol", "main")
