@@ -99,6 +99,14 @@ class Kind {
  */
 tvm::ffi::Function GuardCalls(std::string what, tvm::ffi::Function f);
 
+/*!
+ * \brief The common plan of a name the extension owns: a DuplicateRegistrationError naming both
+ *        owners when someone other than the build being replaced owns `reg.name`. `what` is
+ *        how the message calls it ("global name", "backend name").
+ */
+void PlanOwnedName(const Transaction& tx, const RegistrationRecord& reg, const char* what,
+                   std::vector<Problem>* problems);
+
 /*! \brief The kind of a TVMExtendRegistrationKind, or null for one this loader does not know. */
 const Kind* KindFor(int32_t abi_kind);
 

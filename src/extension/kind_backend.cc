@@ -77,12 +77,7 @@ class BackendKindImpl : public Kind {
   const char* name() const override { return "backend"; }
   void Plan(const Transaction& tx, const RegistrationRecord& reg,
             std::vector<Problem>* problems) const override {
-    if (tx.replaced_owns(reg.name)) return;
-    std::string owner = tx.owner_of(reg.name);
-    if (owner.empty()) return;
-    problems->push_back({error_kind::kDuplicateRegistration,
-                         "the backend name '" + reg.name + "' is already registered by " + owner +
-                             "; " + tx.label + " registers it again at " + reg.source});
+    PlanOwnedName(tx, reg, "backend name", problems);
   }
 
   std::unique_ptr<Pending> Prepare(const Transaction& tx, const RegistrationRecord& reg,

@@ -63,12 +63,7 @@ class GlobalFunctionKind : public Kind {
   const char* name() const override { return name_; }
   void Plan(const Transaction& tx, const RegistrationRecord& reg,
             std::vector<Problem>* problems) const override {
-    if (tx.replaced_owns(reg.name)) return;
-    std::string owner = tx.owner_of(reg.name);
-    if (owner.empty()) return;
-    problems->push_back({error_kind::kDuplicateRegistration,
-                         "the global name '" + reg.name + "' is already registered by " + owner +
-                             "; " + tx.label + " registers it again at " + reg.source});
+    PlanOwnedName(tx, reg, "global name", problems);
   }
   std::unique_ptr<Pending> Prepare(const Transaction& tx, const RegistrationRecord& reg,
                                    Function created, std::vector<Problem>*) const override {
@@ -82,6 +77,17 @@ class GlobalFunctionKind : public Kind {
 };
 
 }  // namespace
+
+void PlanOwnedName(const Transaction& tx, const RegistrationRecord& reg, const char* what,
+                   std::vector<Problem>* problems) {
+  if (tx.replaced_owns(reg.name)) return;
+  std::string owner = tx.owner_of(reg.name);
+  if (owner.empty()) return;
+  problems->push_back(
+      {error_kind::kDuplicateRegistration, std::string("the ") + what + " '" + reg.name +
+                                               "' is already registered by " + owner + "; " +
+                                               tx.label + " registers it again at " + reg.source});
+}
 
 Function GuardCalls(std::string what, Function f) {
   return Function::FromPacked(
