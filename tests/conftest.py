@@ -149,3 +149,15 @@ def run_python(code: str, env: dict | None = None) -> subprocess.CompletedProces
         env=full_env,
         timeout=300,
     )
+
+
+def pass_recorder(names: list):
+    """A pass instrument class that appends each pass name to `names` before it runs."""
+    import tvm
+
+    @tvm.instrument.pass_instrument
+    class Record:
+        def run_before_pass(self, mod, info):
+            names.append(info.name)
+
+    return Record

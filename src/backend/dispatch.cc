@@ -34,13 +34,6 @@ Table& TheTable() {
   return *table;
 }
 
-std::string Quoted(const std::vector<std::string>& items, const std::string& none) {
-  if (items.empty()) return none;
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "'" : ", '") + item + "'";
-  return out;
-}
-
 // Builds `mod` for `target` with the backend the target's model names.
 tvm::ffi::Any DispatchBuild(const std::string& kind, tvm::ffi::Any mod, tvm::ffi::Any target) {
   static Function export_target = Function::GetGlobalRequired("target.TargetExport");
@@ -63,7 +56,7 @@ tvm::ffi::Any DispatchBuild(const std::string& kind, tvm::ffi::Any mod, tvm::ffi
                                 ". Choose one with the target's model, e.g. Target({\"kind\": \"" +
                                 kind +
                                 "\", \"model\": NAME, \"host\": \"llvm\"}); loaded backends for " +
-                                kind + ": " + Quoted(known, "none is loaded") + ".",
+                                kind + ": " + QuotedList(known, "none is loaded") + ".",
                             "");
     }
     entry = found->second;
@@ -106,6 +99,13 @@ tvm::ffi::Any DispatchBuild(const std::string& kind, tvm::ffi::Any mod, tvm::ffi
 }
 
 }  // namespace
+
+std::string QuotedList(const std::vector<std::string>& items, const std::string& none) {
+  if (items.empty()) return none;
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "'" : ", '") + item + "'";
+  return out;
+}
 
 std::string ModuleLoaderName(const std::string& backend) {
   return "ffi.Module.load_from_bytes." + backend;

@@ -36,6 +36,9 @@ struct Entry {
   std::optional<tvm::ffi::Function> load_from_bytes;
 };
 
+/*! \brief "'a', 'b'" for messages; `none` when there are no items. */
+std::string QuotedList(const std::vector<std::string>& items, const std::string& none);
+
 /*! \brief The global name of a backend's module loader. */
 std::string ModuleLoaderName(const std::string& backend);
 

@@ -66,12 +66,6 @@ class PendingBackend : public Pending {
   bool replaces_;
 };
 
-std::string Quoted(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "'" : ", '") + item + "'";
-  return out.empty() ? "none" : out;
-}
-
 class BackendKindImpl : public Kind {
  public:
   const char* name() const override { return "backend"; }
@@ -107,8 +101,8 @@ class BackendKindImpl : public Kind {
     if (std::find(kinds.begin(), kinds.end(), entry.kind) == kinds.end()) {
       return refuse(error_kind::kExtensionLoad,
                     "serves the target kind '" + entry.kind + "', which TVM " +
-                        abi::RunningTVMVersion() + " does not know. Known kinds: " + Quoted(kinds) +
-                        ".");
+                        abi::RunningTVMVersion() +
+                        " does not know. Known kinds: " + backend::QuotedList(kinds, "none") + ".");
     }
     const std::string build_name = "target.build." + entry.kind;
     if (std::optional<Function> existing = Function::GetGlobal(build_name)) {

@@ -47,6 +47,16 @@ def kernel(A: T.Buffer((8,), "float32")):
         A[i] = T.call_extern("float32", "no_such_c_function", A[i])
 """
 
+VECTORIZED = """\
+from tvm.script import tirx as T
+
+
+@T.prim_func
+def kernel(A: T.Buffer((8,), "float32")):
+    for i in T.vectorized(8):
+        A[i] = A[i] * T.float32(2)
+"""
+
 MATMUL = """\
 from tvm.script import tirx as T
 
@@ -668,6 +678,10 @@ CASES: list[Case] = [
     Case("backend", "c-compiler-rejects-the-code",
          r"RuntimeError: .*the C compiler .*generated source \S+\.c.*no_such_c_function",
          setup=[requires("project_b"), write_file("kernel.py", CALLS_UNKNOWN_C, "KERNEL")],
+         snippet=compile_with("project_b.target()", before="import project_b\n")),
+    Case("backend", "vector-code-for-the-c-backend",
+         r"ValueError: .*cannot generate .*vector.*kernel",
+         setup=[requires("project_b"), write_file("kernel.py", VECTORIZED, "KERNEL")],
          snippet=compile_with("project_b.target()", before="import project_b\n")),
     Case("backend", "c-compiler-missing", r"RuntimeError: .*cannot run '/no/such/cc'",
          setup=[requires("project_b"), kernel_file],

@@ -9,7 +9,7 @@ import tvm_ffi
 from tvm.script import tirx as T
 
 import tvm_extend
-from conftest import run_python
+from conftest import pass_recorder, run_python
 from tvm_extend import pipeline
 
 OP_GET_ATTR = tvm.get_global_func("ir.OpGetAttr")
@@ -213,15 +213,6 @@ def test_tvms_passes_respect_the_call_effect(effects):
 
 
 # --- TVM's pipelines: replace and remove -------------------------------------------------------
-
-
-def pass_recorder(names: list):
-    @tvm.instrument.pass_instrument
-    class Record:
-        def run_before_pass(self, mod, info):
-            names.append(info.name)
-
-    return Record
 
 
 @T.prim_func

@@ -6,19 +6,8 @@ from tvm.script import tirx as T
 
 import my_custom_pass
 import tvm_extend
-from conftest import run_python
+from conftest import pass_recorder, run_python
 from tvm_extend import pipeline
-
-
-def pass_recorder(names: list):
-    """A pass instrument class that appends each pass name to `names` before it runs."""
-
-    @tvm.instrument.pass_instrument
-    class Record:
-        def run_before_pass(self, mod, info):
-            names.append(info.name)
-
-    return Record
 
 
 def test_base_passes_are_tvms_default():

@@ -16,6 +16,7 @@ from tvm import rpc
 from tvm.script import tirx as T
 
 import tvm_extend
+from conftest import pass_recorder
 
 HOST = "127.0.0.1"
 
@@ -79,15 +80,6 @@ def kernel(A: T.Buffer((64,), "int32"), B: T.Buffer((64,), "int32")):
         B[i] = A[i] * 8 + A[i] // 4 + A[i] % 16
 
 
-@tvm.instrument.pass_instrument
-class Recorder:
-    def __init__(self):
-        self.names = []
-
-    def run_after_pass(self, mod, info):
-        self.names.append(info.name)
-
-
 def test_a_kernel_built_with_an_extension_pass_runs_remotely(server, tmp_path):
     tvm_extend.pipeline.register(
         "rpc_shift",
@@ -97,10 +89,10 @@ def test_a_kernel_built_with_an_extension_pass_runs_remotely(server, tmp_path):
             )
         ],
     )
-    recorder = Recorder()
-    with tvm.transform.PassContext(instruments=[recorder]):
+    names = []
+    with tvm.transform.PassContext(instruments=[pass_recorder(names)()]):
         lib = tvm.compile(tvm.IRModule({"main": kernel}), target="llvm", tir_pipeline="rpc_shift")
-    assert "my_custom_pass.transform.MulDivToShift" in recorder.names
+    assert "my_custom_pass.transform.MulDivToShift" in names
     path = tmp_path / "shift_kernel.so"
     lib.export_library(str(path))
 

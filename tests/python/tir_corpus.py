@@ -73,30 +73,19 @@ def gpu_program(seed: int, unroll: bool = True):
     blocks, threads, steps = rng.choice([1, 2, 4]), rng.choice([4, 8, 32]), rng.choice([1, 2, 4])
     n, scale, offset = blocks * threads * steps, rng.randint(1, 5), rng.randint(0, 9)
 
+    first_loop = T.unroll if unroll else T.serial
+
     @T.prim_func(s_tir=True)
-    def unrolled(A: T.Buffer((n,), "int32"), B: T.Buffer((n,), "int32")):
+    def func(A: T.Buffer((n,), "int32"), B: T.Buffer((n,), "int32")):
         for bx in T.thread_binding(blocks, thread="blockIdx.x"):
             for tx in T.thread_binding(threads, thread="threadIdx.x"):
                 with T.sblock("compute"):
                     T.reads(A[0:n])
                     T.writes(B[0:n])
                     local = T.sblock_alloc_buffer((steps,), "int32", scope="local")
-                    for k in T.unroll(steps):
+                    for k in first_loop(steps):
                         local[k] = A[(bx * threads + tx) * steps + k] * scale
                     for k in range(steps):
                         B[(bx * threads + tx) * steps + k] = local[k] + offset
 
-    @T.prim_func(s_tir=True)
-    def serial(A: T.Buffer((n,), "int32"), B: T.Buffer((n,), "int32")):
-        for bx in T.thread_binding(blocks, thread="blockIdx.x"):
-            for tx in T.thread_binding(threads, thread="threadIdx.x"):
-                with T.sblock("compute"):
-                    T.reads(A[0:n])
-                    T.writes(B[0:n])
-                    local = T.sblock_alloc_buffer((steps,), "int32", scope="local")
-                    for k in range(steps):
-                        local[k] = A[(bx * threads + tx) * steps + k] * scale
-                    for k in range(steps):
-                        B[(bx * threads + tx) * steps + k] = local[k] + offset
-
-    return (unrolled if unroll else serial).with_attr("global_symbol", "main")
+    return func.with_attr("global_symbol", "main")
