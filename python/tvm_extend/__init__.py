@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 
-# The command line (`python -m tvm_extend ...`, the `tvm-extend` script) must stay fast and work
+# The command line (`python -m tvm_extend ...`, the `tvm-extend` script, `python -m
+# tvm_extend.schemas`, whose snapshot must hold TVM's globals only) must stay fast and work
 # even when an installed extension is broken, so it skips importing TVM and autoloading here and
 # loads what each command needs itself. Only tvm_extend's own command line: `python -m
 # tvm.exec.rpc_server` also imports tvm (and so this package) while sys.argv[0] is "-m".
@@ -50,7 +51,8 @@ def _run_as_main() -> bool:
     if orig is None:
         return bool(sys.argv) and sys.argv[0] == "-m"
     return any(
-        arg == "-m" and orig[i + 1 : i + 2] in (["tvm_extend"], ["tvm_extend.__main__"])
+        arg == "-m"
+        and orig[i + 1 : i + 2] in (["tvm_extend"], ["tvm_extend.__main__"], ["tvm_extend.schemas"])
         for i, arg in enumerate(orig)
     )
 

@@ -2,7 +2,7 @@
 
     tvm-extend --cmake-dir | --include-dir | --version | --tvm-version
     tvm-extend new NAME [--dir DIR] [--with pass,function,op,backend]
-    tvm-extend doctor
+    tvm-extend doctor [--compat LIB_OR_PACKAGE | --uses USED_ITEMS.json]
     tvm-extend opt FILE.py [--load EXT] (--passes A,B | --pipeline NAME) [--print-after-all]
                    [--print-after PASS] [--diff] [--timing] [--html OUT.html] [-o OUT]
 
@@ -60,6 +60,8 @@ def cmd_new(args) -> int:
 def cmd_doctor(args) -> int:
     from . import doctor
 
+    if args.compat is not None or args.uses is not None:
+        return doctor.run_compat(sys.stdout, target=args.compat, uses_file=args.uses)
     return doctor.run(sys.stdout)
 
 
@@ -90,6 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     new.set_defaults(run=cmd_new)
     doc = sub.add_parser("doctor", help="check TVM, tvm-ffi and every installed extension")
+    compat = doc.add_mutually_exclusive_group()
+    compat.add_argument(
+        "--compat",
+        metavar="LIB_OR_PACKAGE",
+        help="check which supported TVM releases an extension library binds on, from the "
+        "shipped schema snapshots (nothing else is checked)",
+    )
+    compat.add_argument(
+        "--uses",
+        metavar="FILE",
+        help="like --compat, with the extension's used items (JSON) read from FILE",
+    )
     doc.set_defaults(run=cmd_doctor)
     from .opt import add_arguments
 

@@ -1,8 +1,12 @@
 """``tvm-extend doctor``: report TVM, tvm-ffi, tvm-extend, the build tools and every installed
-extension, state each problem with its fix, and exit non-zero when there is one."""
+extension, state each problem with its fix, and exit non-zero when there is one.
+
+``tvm-extend doctor --compat LIB_OR_PACKAGE`` (or ``--uses FILE``) checks an extension's used
+items against the shipped schema snapshot of each supported TVM release, without installing it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -219,3 +223,138 @@ def run(out) -> int:
         return 1
     w("\nNo problems found.\n")
     return 0
+
+
+# --- doctor --compat: which TVM releases an extension binds on, from the shipped snapshots ------
+
+USED_SCHEMA_SYMBOL = "TVMExtendUsedSchema"  # const char* (JSON) of the items an extension uses
+_NO_SYMBOL = 3  # exit status of the probe when the library does not export it
+
+# Run in a separate process: loading the library runs its static initializers.
+_PROBE = f"""
+import ctypes, sys
+import tvm_ffi  # noqa: F401  (the library needs libtvm_ffi.so loaded)
+lib = ctypes.CDLL(sys.argv[1])
+try:
+    fn = lib.{USED_SCHEMA_SYMBOL}
+except AttributeError:
+    sys.exit({_NO_SYMBOL})
+fn.restype = ctypes.c_char_p
+text = fn()
+sys.stdout.write(text.decode("utf-8", "replace") if text else "")
+"""
+
+
+class CompatInputError(Exception):
+    """Input `doctor --compat` cannot use: one line, exit status 2."""
+
+
+class NoUseRecords(Exception):
+    """The library was built by a kit that records no used items."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def used_items_of_library(target: str) -> dict:
+    """The used-items JSON of extension library `target` (a path or a package name), read from
+    its exported ``TVMExtendUsedSchema()`` in a probe process."""
+    import sys
+
+    os.environ.setdefault("TVM_EXTEND_NO_AUTOLOAD", "1")  # before TVM's own autoloading
+    from .loader import _looks_like_path
+
+    if _looks_like_path(target):
+        path = target
+    else:
+        from .finder import find_extension_library
+
+        try:
+            path = find_extension_library(target)
+        except FileNotFoundError:
+            raise CompatInputError(
+                f"'{target}' is neither a library file nor an installed extension package"
+            ) from None
+    if not os.path.isfile(path):
+        what = "not a file" if os.path.exists(path) else "no such file"
+        raise CompatInputError(f"{path}: {what}")
+    from .errors import ExtensionLoadError
+    from .loader import inspect_library
+
+    try:
+        inspect_library(path)  # reads the file; none of its code runs here
+    except ExtensionLoadError as err:
+        reason = str(err).split("': ", 1)[-1]  # after "cannot load extension 'PATH'"
+        raise CompatInputError(f"{path}: {_one_line(reason)}") from None
+    env = dict(os.environ, TVM_EXTEND_NO_AUTOLOAD="1")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, os.path.abspath(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        raise CompatInputError(f"{path}: reading its used items timed out") from None
+    if done.returncode == _NO_SYMBOL:
+        raise NoUseRecords(path)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise CompatInputError(f"{path}: reading its used items failed: {tail}")
+    try:
+        return json.loads(done.stdout)
+    except json.JSONDecodeError as err:
+        raise CompatInputError(f"{path}: {USED_SCHEMA_SYMBOL}() returned no JSON ({err})") from None
+
+
+def run_compat(out, target: str | None = None, uses_file: str | None = None) -> int:
+    """Print, per shipped snapshot, "binds" or every problem. 0: binds on every release, 1:
+    not on some (or the library has no used items), 2: unusable input."""
+    import sys
+
+    from . import schemas
+
+    try:
+        if uses_file is not None:
+            source = uses_file
+            uses = schemas.read_json(uses_file)
+        else:
+            source = target
+            uses = used_items_of_library(target)
+        schemas.validate_uses(uses)
+    except NoUseRecords as lib:
+        out.write(
+            f"{lib}: this extension was built by a kit without use records "
+            f"(it exports no {USED_SCHEMA_SYMBOL}); rebuild it with a tvm-extend that records "
+            "them to check it offline\n"
+        )
+        return 1
+    except (CompatInputError, ValueError) as err:
+        sys.stderr.write(f"tvm-extend doctor --compat: {_one_line(str(err))}\n")
+        return 2
+    running = _dist_version("apache-tvm")
+    n = {k: len(uses.get(k, [])) for k in ("types", "fields", "globals")}
+    out.write(
+        f"{source}: uses {n['types']} types, {n['fields']} fields, "
+        f"{n['globals']} global functions\n"
+    )
+    releases = schemas.shipped()
+    if not releases:
+        sys.stderr.write("tvm-extend doctor --compat: this tvm-extend ships no schema snapshots\n")
+        return 2
+    status = 0
+    for release, path in releases.items():
+        snapshot = schemas.load_snapshot(path)
+        problems, renamed = schemas.bind(uses, snapshot)
+        mark = " (running)" if release == running else ""
+        if problems:
+            status = 1
+            out.write(f"TVM {release}{mark}: does not bind, {len(problems)} problem(s):\n")
+            for p in problems:
+                out.write(f"  - {p}\n")
+        else:
+            via = f" (through older names: {'; '.join(renamed)})" if renamed else ""
+            out.write(f"TVM {release}{mark}: binds{via}\n")
+    return status
