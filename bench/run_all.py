@@ -5,10 +5,13 @@ import import_time
 import load_time
 import matmul
 import reload_memory
+import views_compile_cost
 
 if __name__ == "__main__":
     print("== build_time ==")
     build_time.main()
+    print("== views_compile_cost ==")
+    views_compile_cost.main()
     print("== load_time ==")
     load_time.main()
     print("== import_time ==")

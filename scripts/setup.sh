@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Set up the project's virtual environment: the pinned TVM from PyPI (constraints.txt), the
 # build tools, and tvm-extend itself. Idempotent; prints the venv's python path last.
+# TVM_EXTEND_TVM=<release> selects another supported release (constraints/tvm-<release>.txt)
+# in its own venv, .venv-<release>.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV=${TVM_EXTEND_VENV:-$ROOT/.venv}
+source "$ROOT/scripts/release.sh"
+VENV=${TVM_EXTEND_VENV:-$DEFAULT_VENV}
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install -q --disable-pip-version-check -c "$ROOT/constraints.txt")
+PIP=("$PY" -m pip install -q --disable-pip-version-check -c "$CONSTRAINTS")
 # cloudpickle and psutil: TVM's RPC server (python -m tvm.exec.rpc_server) needs them.
 "${PIP[@]}" apache-tvm apache-tvm-ffi numpy pytest "scikit-build-core>=0.10" cloudpickle psutil >&2
 # tvm-extend builds its core against the venv's tvm-ffi, so no build isolation.

@@ -4,6 +4,7 @@
 # binary, builds every example out of tree from a clean folder, and runs the fault suite).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/release.sh"
 if ! [ -f /usr/include/gtest/gtest.h ] || ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     (apt-get update -qq && apt-get install -y -qq libgtest-dev chromium) >&2
@@ -14,7 +15,7 @@ if ! [ -f /usr/include/gtest/gtest.h ] || ! command -v chromium >/dev/null; then
 fi
 PY=$("$ROOT/scripts/setup.sh")
 "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
-  -c "$ROOT/constraints.txt" "$ROOT/examples/my_custom_pass" "$ROOT/examples/tir_passes" \
+  -c "$CONSTRAINTS" "$ROOT/examples/my_custom_pass" "$ROOT/examples/tir_passes" \
   "$ROOT/examples/project_a" "$ROOT/examples/project_b"
 cd "$ROOT"
 PY="$PY" "$ROOT/scripts/lint.sh"

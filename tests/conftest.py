@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build" / "tests"
+# scripts/matrix.sh builds each TVM release's test libraries in a folder of their own.
+BUILD = Path(os.environ.get("TVM_EXTEND_BUILD_DIR") or ROOT / "build" / "tests")
 
 
 def site_packages() -> Path:

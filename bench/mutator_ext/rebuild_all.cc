@@ -11,9 +11,7 @@ using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
 
 class RebuildAll : public StmtExprMutator {
  public:
-  Expr VisitExpr_(const IntImm& op) override {
-    return Expr(tvm_extend::ir::ShallowCopy(op, IntImm::type_slot()));
-  }
+  Expr VisitExpr_(const IntImm& op) override { return Expr(tvm_extend::ir::ShallowCopy(op)); }
 };
 
 class CountNodes : public StmtExprVisitor {

@@ -88,6 +88,37 @@ def type_info(key: str):
     return core._lookup_or_register_type_info_from_type_key(key)
 
 
+def _renames() -> list[tuple[str, str]]:
+    """{name, other name} pairs: what TVM renamed between supported releases (schemas/)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemas", "renames.json")
+    if not os.path.exists(path):
+        return []
+    table = json.load(open(path))
+    return [
+        (new, old)
+        for group in ("types", "globals", "concepts")
+        for new, olds in table.get(group, {}).items()
+        for old in olds
+    ]
+
+
+RENAMES = _renames()
+
+
+def registered(key: str) -> bool:
+    try:
+        type_info(key)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def present(key: str) -> str | None:
+    """`key` as the running TVM names it (itself or a known other name), or None."""
+    names = [key] + [o for n, o in RENAMES if n == key] + [n for n, o in RENAMES if o == key]
+    return next((k for k in names if registered(k)), None)
+
+
 def ancestors(key: str) -> list[str]:
     out = []
     info = type_info(key).parent_type_info
@@ -100,8 +131,9 @@ def ancestors(key: str) -> list[str]:
 def select_types(extra_keys: list[str]) -> list[str]:
     keys = [str(k) for k in tvm.get_global_func("ffi.GetRegisteredTypeKeys")()]
     chosen = []
+    extra = {present(k) for k in EXTRA} - {None}
     for key in keys:
-        if key in EXTRA:
+        if key in extra:
             chosen.append(key)
         elif key.startswith(PREFIXES) and not key.startswith(SKIP_PREFIXES):
             if key in ROOTS or any(a in ROOTS for a in ancestors(key)):
@@ -110,18 +142,33 @@ def select_types(extra_keys: list[str]) -> list[str]:
     return sorted(chosen, key=lambda k: (len(ancestors(k)), k))
 
 
+# Older node types that a newer release replaced by a type of another name: on a release that
+# has the old one only, its view takes the new class name (so one source builds on both), keeps
+# the old name as an alias, and gets the new names of renamed fields as accessors.
+CONCEPT_CLASSES = {
+    "tirx.BufferLoad": ("ir.TensorLoad", {"buffer": "source"}),
+    "tirx.BufferRegion": ("ir.TensorRegion", {"buffer": "source"}),
+}
+
+
 def class_names(keys: list[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     short = [k.rsplit(".", 1)[-1] for k in keys]
     for key, name in zip(keys, short):
         if short.count(name) > 1:  # e.g. a namespace-qualified duplicate
             name = key.replace(".", "_")
+        if key in CONCEPT_CLASSES and not registered(CONCEPT_CLASSES[key][0]):
+            name = CONCEPT_CLASSES[key][0].rsplit(".", 1)[-1]
         names[key] = name
     return names
 
 
 # Node types whose registered constructor is a global of another name.
-CTOR_ALIASES = {"ir.TensorLoad": "tirx.BufferLoad"}
+CTOR_ALIASES = {
+    "ir.TensorLoad": "tirx.BufferLoad",
+    # `ir.Range` is Range(begin, end); the fields are (min, extent), as Make's parameters say.
+    "ir.Range": "ir.Range_from_min_extent",
+}
 
 
 def ctor_schema(key: str) -> list | None:
@@ -261,7 +308,7 @@ def traversal(nodes, f: FieldInfo):
 
 
 # Non-expression, non-statement nodes that hold expressions: walked and rebuilt like them.
-AUX = ("ir.Range", "tirx.IterVar", "s_tir.MatchBufferRegion")
+AUX = tuple(present(k) or k for k in ("ir.Range", "tirx.IterVar", "s_tir.MatchBufferRegion"))
 
 
 def ctor_params(node: NodeType, types: CppTypes) -> list[tuple[str, str, dict]]:
@@ -305,29 +352,100 @@ def ctor_tag(node: NodeType) -> str:
     return ("C_" + ident(node.key)) if node.key in CTOR_ALIASES else tag_name(node.key)
 
 
-def generate(keys: list[str], ns: str, header_guard: str) -> str:
+def field_alias(node: NodeType, f: FieldInfo) -> str | None:
+    concept = CONCEPT_CLASSES.get(node.key)
+    if concept is None or node.cls != concept[0].rsplit(".", 1)[-1]:
+        return None
+    return concept[1].get(f.name)
+
+
+def field_tag(f: FieldInfo) -> str:
+    return f"tags::{tag_name(f.declared_on, f.name)}"
+
+
+def all_fields(nodes: dict[str, NodeType], node: NodeType) -> list[FieldInfo]:
+    """The fields of `node` and its ancestors, ancestors' first (as TVM lays them out)."""
+    out = []
+    for key in reversed([node.key] + ancestors(node.key)):
+        if key in nodes:
+            out += nodes[key].fields
+    return out
+
+
+def is_list_cpp(cpp: str) -> bool:
+    return cpp.startswith("::tvm_extend::ir::List<")
+
+
+def read_expr(types: CppTypes, f: FieldInfo, strong: bool, obj: str = "op") -> str:
+    """The C++ expression reading field `f` of `obj` (strong: the accessor's use; weak: the
+    functors')."""
+    cpp, _, reader = types.field(f)
+    inner = cpp[len("::tvm_extend::ir::List<") : -1] if reader == "ReadList" else cpp
+    return f"::tvm_extend::ir::{reader}<{field_tag(f)}, {inner}, {'true' if strong else 'false'}>({obj})"
+
+
+def ctor_call(node: NodeType, types: CppTypes, args: list[str], strong: bool) -> str:
+    """A call of the node's registered constructor with C++ arguments `args` (one per
+    ctor_params entry), through CtorBinding."""
+    params = ctor_params(node, types)
+    sig_types = ", ".join(
+        "tvm::ffi::Array<tvm::ffi::ObjectRef>" if is_list_cpp(cpp) else cpp for cpp, _, _ in params
+    )
+    call_args = ", ".join(
+        f"{a}.data()" if is_list_cpp(cpp) else a for (cpp, _, _), a in zip(params, args)
+    )
+    return (
+        f"::tvm_extend::ir::CtorBinding<tags::{ctor_tag(node)}, {node.cls}({sig_types}), "
+        f"{'true' if strong else 'false'}>::fn({call_args})"
+    )
+
+
+def generate(keys: list[str], ns: str, header_guard: str, header: str) -> tuple[str, str | None]:
+    """(the header, the functors' source file or None when the types have no functors)."""
     nodes = collect(keys)
     types = CppTypes(nodes, ns)
+    functors = "ir.Expr" in nodes and "tirx.Stmt" in nodes
+    dispatched = set()
+    if functors:
+        dispatched = {
+            n.key
+            for n in nodes.values()
+            if (n.concrete and (is_expr(nodes, n.key) or is_stmt(nodes, n.key))) or n.key in AUX
+        }
     out = []
     w = out.append
     w(f"// Generated by `python -m tvm_extend.ir_views` from apache-tvm {tvm.__version__}")
     w(f"// (tvm-ffi {tvm_ffi.__version__}). Do not edit: rerun the generator instead.")
+    w("//")
+    w("// Every member that reads or builds IR is a template (`template <int = 0>`), so that what")
+    w("// binds at load time is only what the extension's code calls (see tvm_extend/ir/view.h).")
     w(f"#ifndef {header_guard}\n#define {header_guard}\n")
     w("#include <tvm/ffi/container/map.h>\n#include <tvm_extend/ir/global_function.h>\n")
-    w(f'#define {header_guard}_TVM_VERSION "{tvm.__version__}"\n')
+    w(f'#define {header_guard}_TVM_VERSION "{tvm.__version__}"')
+    major, minor = (int(x) for x in str(tvm.__version__).split(".")[:2])
+    w("/*! \\brief The TVM release the views were generated from, for code that must differ. */")
+    w(f"#define TVM_EXTEND_IR_TVM_MAJOR {major}\n#define TVM_EXTEND_IR_TVM_MINOR {minor}\n")
     w(f"namespace {ns} {{\n")
     w("namespace tags {")
     for node in nodes.values():
         parent = type_info(node.key).parent_type_info
         parent_key = str(parent.type_key) if parent is not None else ""
+        known = (
+            '"' + ",".join(f.name for f in all_fields(nodes, node)) + '"'
+            if node.key in dispatched
+            else "nullptr"
+        )
         w(
             f'struct {tag_name(node.key)} {{ static constexpr const char* kTypeKey = "{node.key}"; '
-            f'static constexpr const char* kParentKey = "{parent_key}"; }};'
+            f'static constexpr const char* kNodeKey = "{node.key}"; '
+            f'static constexpr const char* kParentKey = "{parent_key}"; '
+            f"static constexpr const char* kKnownFields = {known}; }};"
         )
         if node.key in CTOR_ALIASES and node.ctor is not None:
             w(
                 f"struct {ctor_tag(node)} {{ static constexpr const char* kTypeKey = "
-                f'"{CTOR_ALIASES[node.key]}"; }};'
+                f'"{CTOR_ALIASES[node.key]}"; static constexpr const char* kNodeKey = '
+                f'"{node.key}"; }};'
             )
         for f in node.fields:
             cpp, kind, _ = types.field(f)
@@ -352,6 +470,7 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
         w(
             "  /*! \\brief A view of `ref`; a TypeError when `ref` is not of this type (null is fine). */"
         )
+        w("  template <int = 0>")
         w(f"  explicit {node.cls}(const tvm::ffi::ObjectRef& ref)")
         w(f"      : {base}(ref, ::tvm_extend::ir::Unchecked{{}}) {{")
         w("    if (ref.defined() && !IsInstance(ref)) ::tvm_extend::ir::WrongType(kTypeKey, ref);")
@@ -360,17 +479,30 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
         w(f"  {node.cls}(const tvm::ffi::ObjectRef& ref, ::tvm_extend::ir::Unchecked)")
         w(f"      : {base}(ref, ::tvm_extend::ir::Unchecked{{}}) {{}}")
         w("  /*! \\brief Whether `ref` is a node of this type or of a type derived from it. */")
+        w("  template <int = 0>")
         w("  static bool IsInstance(const tvm::ffi::ObjectRef& ref) {")
-        w("    return ::tvm_extend::ir::IsInstance(ref.get(), type_slot());\n  }")
+        w(
+            f"    return ::tvm_extend::ir::IsInstance(ref.get(), ::tvm_extend::ir::UseType<tags::{tag}>());"
+        )
+        w("  }")
+        w("  /*! \\brief The type's binding (no use is registered by asking). */")
         w("  static const ::tvm_extend::ir::TypeSlot& type_slot() {")
         w(f"    return ::tvm_extend::ir::TypeBinding<tags::{tag}>::slot;\n  }}")
         for f in node.fields:
-            cpp, _, _ = types.field(f)
+            cpp, kind, _ = types.field(f)
+            name = ident(f.name)
             w(f"  /*! \\brief Field `{f.name}`: {f.schema_text} */")
-            w(f"  {cpp} {ident(f.name)}() const;")
-            if types.field(f)[1] == "kObject":
+            w(f"  template <int = 0>\n  {cpp} {name}() const;")
+            if kind == "kObject":
                 w(f"  /*! \\brief A copy of this node with field `{f.name}` replaced. */")
-                w(f"  {node.cls} with_{ident(f.name)}(const {cpp}& value) const;")
+                w(f"  template <int = 0>\n  {node.cls} with_{name}(const {cpp}& value) const;")
+            elif kind != "kGetter":
+                w(f"  /*! \\brief A copy of this node with field `{f.name}` set. */")
+                w(f"  template <int = 0>\n  {node.cls} with_{name}({cpp} value) const;")
+            alias = field_alias(node, f)
+            if alias:
+                w(f"  /*! \\brief Field `{f.name}`, under the name newer releases give it. */")
+                w(f"  template <int = 0>\n  {cpp} {alias}() const {{ return {name}(); }}")
         if node.ctor is not None:
             params = ctor_params(node, types)
             decl = ", ".join(
@@ -380,54 +512,45 @@ def generate(keys: list[str], ns: str, header_guard: str) -> str:
                 "  /*! \\brief A new node, made by TVM's registered constructor "
                 f"`{CTOR_ALIASES.get(node.key, node.key)}`. */"
             )
-            w(f"  static {node.cls} Make({decl});")
+            w(f"  template <int = 0>\n  static {node.cls} Make({decl});")
         w("};\n")
-    # Out-of-line definitions, now that every class is complete.
+        own = node.key.rsplit(".", 1)[-1]
+        if own != node.cls and own not in {n.cls for n in nodes.values()}:
+            w(f"/*! \\brief `{node.key}` under its own name. */\nusing {own} = {node.cls};\n")
+    # Out-of-line definitions, now that every class is complete. Templates: instantiated, and
+    # their slots bound, only where the extension calls them.
     for node in nodes.values():
         for f in node.fields:
-            cpp, _, reader = types.field(f)
-            tag = f"tags::{tag_name(node.key, f.name)}"
-            inner = cpp
-            if reader == "ReadList":
-                inner = cpp[len("::tvm_extend::ir::List<") : -1]
-            w(f"inline {cpp} {node.cls}::{ident(f.name)}() const {{")
-            w(f"  return ::tvm_extend::ir::{reader}<{tag}, {inner}>(*this);\n}}")
-            if types.field(f)[1] == "kObject":
-                value = "value.data()" if reader == "ReadList" else "value"
-                w(
-                    f"inline {node.cls} {node.cls}::with_{ident(f.name)}(const {cpp}& value) const {{"
-                )
-                w("  tvm::ffi::ObjectRef copy = ::tvm_extend::ir::ShallowCopy(*this);")
-                w("  ::tvm_extend::ir::SetObjectField(const_cast<tvm::ffi::Object*>(copy.get()),")
-                w(f"      ::tvm_extend::ir::FieldBinding<{tag}>::slot, {value});")
-                w(f"  return {node.cls}(copy, ::tvm_extend::ir::Unchecked{{}});\n}}")
+            cpp, kind, _ = types.field(f)
+            name = ident(f.name)
+            w(f"template <int>\ninline {cpp} {node.cls}::{name}() const {{")
+            w(f"  return {read_expr(types, f, True, '*this')};\n}}")
+            if kind == "kGetter":
+                continue
+            setter = "SetObjectField" if kind == "kObject" else "SetPodField"
+            param = f"const {cpp}& value" if kind == "kObject" else f"{cpp} value"
+            value = "value.data()" if is_list_cpp(cpp) else "value"
+            w(f"template <int>\ninline {node.cls} {node.cls}::with_{name}({param}) const {{")
+            w("  tvm::ffi::ObjectRef copy = ::tvm_extend::ir::ShallowCopy(*this);")
+            w(f"  ::tvm_extend::ir::{setter}(const_cast<tvm::ffi::Object*>(copy.get()),")
+            w(f"      ::tvm_extend::ir::UseField<{field_tag(f)}>(), {value});")
+            w(f"  return {node.cls}(copy, ::tvm_extend::ir::Unchecked{{}});\n}}")
         if node.ctor is not None:
             params = ctor_params(node, types)
             decl = ", ".join(f"{cpp} {name}" for cpp, name, _ in params)
-            sig_types = ", ".join(
-                "tvm::ffi::Array<tvm::ffi::ObjectRef>"
-                if cpp.startswith("::tvm_extend::ir::List<")
-                else cpp
-                for cpp, _, _ in params
-            )
-            args = ", ".join(
-                f"{name}.data()" if cpp.startswith("::tvm_extend::ir::List<") else name
-                for cpp, name, _ in params
-            )
-            w(f"inline {node.cls} {node.cls}::Make({decl}) {{")
-            w(
-                f"  return ::tvm_extend::ir::CtorBinding<tags::{ctor_tag(node)}, "
-                f"{node.cls}({sig_types})>::fn({args});\n}}"
-            )
+            w(f"template <int>\ninline {node.cls} {node.cls}::Make({decl}) {{")
+            w(f"  return {ctor_call(node, types, [n for _, n, _ in params], True)};\n}}")
     w("")
-    emit_functors(w, nodes, types)
+    source = None
+    if functors:
+        source = emit_functors(w, nodes, types, header)
     w(f"}}  // namespace {ns}\n#endif  // {header_guard}")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n", source
 
 
 def ctor_rebuild(node: NodeType, types: CppTypes, walked, fields) -> str | None:
-    """The arguments of `Make` that rebuild `node` from its mutated children (locals named in
-    `walked`) and its other fields, or None when a constructor argument matches no field."""
+    """The constructor call that rebuilds `node` from its mutated children (locals named in
+    `walked`) and its other fields (weak reads), or None when an argument matches no field."""
     if node.ctor is None:
         return None
     new = {f.name: name for f, name, _ in walked}
@@ -437,131 +560,157 @@ def ctor_rebuild(node: NodeType, types: CppTypes, walked, fields) -> str | None:
         is_view = not cpp.startswith(("::tvm_extend::ir::List<", "tvm::ffi::", "int", "bool"))
         is_view = is_view and cpp not in ("double", "DLDataType")
         if pname == "span":
-            args.append("op.span()" if "span" in by_name else "tvm::ffi::ObjectRef()")
+            args.append(
+                read_expr(types, by_name["span"], False)
+                if "span" in by_name
+                else "tvm::ffi::ObjectRef()"
+            )
         elif pname in new:
-            args.append(f"{cpp}({new[pname]})" if is_view else new[pname])
+            args.append(
+                f"{cpp}({new[pname]}, ::tvm_extend::ir::Unchecked{{}})" if is_view else new[pname]
+            )
         elif pname in by_name and types.field(by_name[pname])[1] != "kGetter":
-            args.append(f"{cpp}(op.{ident(pname)}())" if is_view else f"op.{ident(pname)}()")
+            read = read_expr(types, by_name[pname], False)
+            args.append(f"{cpp}({read}, ::tvm_extend::ir::Unchecked{{}})" if is_view else read)
         elif s.get("type") in ("ir.Type", "ir.PrimType") and "ty" in by_name:
-            args.append(f"{cpp}(op.ty())")  # the node's own type, as given to TVM (Call, Cast)
+            # the node's own type, as given to TVM (Call, Cast)
+            args.append(
+                f"{cpp}({read_expr(types, by_name['ty'], False)}, ::tvm_extend::ir::Unchecked{{}})"
+            )
         else:
             return None
-    return ", ".join(args)
+    return ctor_call(node, types, args, False)
 
 
-def emit_dispatch(w, exprs, stmts, mutator: bool) -> None:
-    """VisitExpr/VisitStmt: dispatch on the node's type index to VisitExpr_/VisitStmt_."""
-    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
-        ret = kind if mutator else "void"
-        w(f"  virtual {ret} Visit{kind}(const {kind}& node) {{")
-        w(f"    if (!node.defined()) return{' node' if mutator else ''};")
-        w(f"    switch ({kind}DispatchIndex(node.get())) {{")
-        for i, n in enumerate(group):
-            w(
-                f"      case {i}: return Visit{kind}_({n.cls}(node, ::tvm_extend::ir::Unchecked{{}}));"
-            )
-        w(f"      default: return Visit{kind}Default_(node);\n    }}\n  }}")
-        default_body = "{ return node; }" if mutator else "{}"
-        param = f"const {kind}& node" if mutator else f"const {kind}&"
-        w(f"  virtual {ret} Visit{kind}Default_({param}) {default_body}")
-
-
-def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
-    if "ir.Expr" not in nodes or "tirx.Stmt" not in nodes:
-        return
+def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes, header: str) -> str:
+    """Declares the visitor and mutator in the header (through `w`); returns the source file
+    that defines them, compiled once per build folder (tvm_extend_add_extension links it)."""
     exprs = [n for n in nodes.values() if n.concrete and is_expr(nodes, n.key)]
     stmts = [n for n in nodes.values() if n.concrete and is_stmt(nodes, n.key)]
-
-    def all_fields(node):
-        chain = [node.key] + ancestors(node.key)
-        out = []
-        for key in reversed(chain):
-            if key in nodes:
-                out += nodes[key].fields
-        return out
-
-    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
-        w(f"/*! \\brief Dispatch index of a {kind} node for the functors below; -1 if unknown. */")
-        w(f"inline int {kind}DispatchIndex(const tvm::ffi::Object* node) {{")
-        w("  static const std::vector<int16_t> table = [] {")
-        w("    std::vector<int16_t> t;")
-        for i, n in enumerate(group):
-            w(
-                f"    {{ int32_t idx = {n.cls}::type_slot().type_index; if (idx >= 0) {{ "
-                f"if (static_cast<size_t>(idx) >= t.size()) t.resize(idx + 1, -1); t[idx] = {i}; }} }}"
-            )
-        w("    return t;\n  }();")
-        w("  int32_t idx = node->type_index();")
-        w("  return static_cast<size_t>(idx) < table.size() ? table[idx] : -1;\n}\n")
-
     aux = [nodes[k] for k in AUX if k in nodes]
+    src = []
+    s = src.append
+    s(f"// Generated by `python -m tvm_extend.ir_views` from apache-tvm {tvm.__version__}:")
+    s(f"// the bodies of the functors declared in <{header}>, compiled once per build folder.")
+    s(f"#include <{header}>\n")
+    ns = types.ns
+    s(f"namespace {ns} {{")
+    s("namespace {")
+    s("using ::tvm_extend::ir::Unchecked;")
+    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
+        s(f"/*! \\brief Dispatch index of a {kind} node for the functors; -1 if unknown. */")
+        s(f"int {kind}DispatchIndex(const tvm::ffi::Object* node) {{")
+        s("  static const std::vector<int16_t> table = [] {")
+        s("    std::vector<int16_t> t;")
+        for i, n in enumerate(group):
+            s(
+                f"    {{ int32_t idx = ::tvm_extend::ir::UseType<tags::{tag_name(n.key)}, false>().type_index; "
+                f"if (idx >= 0) {{ if (static_cast<size_t>(idx) >= t.size()) t.resize(idx + 1, -1); "
+                f"t[idx] = {i}; }} }}"
+            )
+        s("    return t;\n  }();")
+        s("  int32_t idx = node->type_index();")
+        s("  return static_cast<size_t>(idx) < table.size() ? table[idx] : -1;\n}\n")
+    s("/*! \\brief Children of nodes the generated code does not know, found by reflection. */")
+    s("const ::tvm_extend::ir::GenericChildren& Generic() {")
+    s(
+        "  static const ::tvm_extend::ir::GenericChildren generic("
+        "::tvm_extend::ir::UseType<tags::T_ir_Expr, false>(), "
+        "::tvm_extend::ir::UseType<tags::T_tirx_Stmt, false>(), "
+        "::tvm_extend::ir::UseType<tags::T_ir_Var, false>());"
+    )
+    s("  return generic;\n}")
+    s("}  // namespace\n")
+
+    def generic_check(n, visitor: bool) -> list[str]:
+        slot = f"::tvm_extend::ir::UseType<tags::{tag_name(n.key)}, false>()"
+        if visitor:
+            return [f"  if ({slot}.generic) return VisitGeneric_(op);"]
+        return [f"  if ({slot}.generic) return {n.cls}(MapGeneric_(op), Unchecked{{}});"]
 
     def walk(n, visitor: bool):
-        """Lines visiting (visitor) or mutating (mutator) the traversable fields of node n;
-        for the mutator also the (field, local, is_list, optional) that were walked."""
         lines, walked = [], []
-        for f in all_fields(n):
+        for f in all_fields(nodes, n):
             tr = traversal(nodes, f)
             if tr is None:
                 continue
             what, is_list, optional = tr[0], tr[1], tr[2]
-            getter = f"op.{ident(f.name)}()"
+            getter = read_expr(types, f, False)
             if visitor:
                 if is_list:
-                    lines.append(f"    for (auto item : {getter}) Visit{what}(item);")
+                    lines.append(f"  for (auto item : {getter}) Visit{what}(item);")
                 else:
-                    lines.append(f"    Visit{what}({getter});")
+                    lines.append(f"  Visit{what}({getter});")
                 continue
             name = "new_" + ident(f.name)
             target = types.view(tr[3]) if len(tr) > 3 else what
-            visit = f"Visit{what}(x)" if target == what else f"{target}(Visit{what}(x))"
+            visit = (
+                f"Visit{what}(x)"
+                if target == what
+                else f"::tvm_extend::ir::CheckedWeak<{target}, tags::{tag_name(tr[3])}>"
+                f"(Visit{what}(x))"
+            )
             if is_list:
                 lines.append(
-                    f"    auto {name} = MutateList({getter}, [this](const {target}& x) {{ "
+                    f"  auto {name} = MutateList({getter}, [this](const {target}& x) {{ "
                     f"return {visit}; }});"
                 )
             else:
-                lines.append(f"    auto {name} = " + visit.replace("(x)", f"({getter})") + ";")
+                lines.append(f"  auto {getter_local(name)} = {getter};")
+                lines.append(f"  auto {name} = " + visit.replace("(x)", f"(old_{name[4:]})") + ";")
                 if not optional:
                     # The schema does not say which fields TVM leaves empty (e.g. the `dom` of a
                     # thread's IterVar): null stays null; only a node turned into null is refused.
                     lines.append(
-                        f"    if (!{name}.defined() && {getter}.defined()) "
+                        f"  if (!{name}.defined() && old_{name[4:]}.defined()) "
                         f'::tvm_extend::ir::NullResult({n.cls}::kTypeKey, "{f.name}");'
                     )
             walked.append((f, name, is_list))
         return lines, walked
 
-    # Visitor
-    w("/*! \\brief Walks every Expr and Stmt below a node; override VisitExpr_/VisitStmt_. */")
-    w("class StmtExprVisitor {\n public:\n  virtual ~StmtExprVisitor() = default;")
-    emit_dispatch(w, exprs, stmts, mutator=False)
+    def getter_local(name):
+        return "old_" + name[4:]
+
+    # --- declarations (header) ---
+    w("/*! \\brief Walks every Expr and Stmt below a node; override VisitExpr_/VisitStmt_.")
+    w(" *        Nodes of types this header does not know, or whose fields changed in the running")
+    w(" *        TVM, are walked by reflection. */")
+    w("class StmtExprVisitor {\n public:\n  virtual ~StmtExprVisitor();")
+    w("  virtual void VisitExpr(const Expr& node);\n  virtual void VisitStmt(const Stmt& node);")
+    w("  virtual void VisitExprDefault_(const Expr& node);")
+    w("  virtual void VisitStmtDefault_(const Stmt& node);")
     for n in aux:
-        w(f"  virtual void Visit{n.cls}(const {n.cls}& op) {{")
-        w("    if (!op.defined()) return;")
-        for line in walk(n, True)[0]:
-            w(line)
-        w("  }")
+        w(f"  virtual void Visit{n.cls}(const {n.cls}& op);")
     for kind, group in (("Expr", exprs), ("Stmt", stmts)):
         for n in group:
-            w(f"  virtual void Visit{kind}_(const {n.cls}& op) {{")
-            for line in walk(n, True)[0]:
-                w(line)
-            w("    (void)op;\n  }")
-    w("};\n")
-
-    # Mutator
-    w("/*! \\brief Rebuilds a tree bottom-up, copy-on-write: a node whose children are unchanged")
-    w(" *        is returned as the same object. Override VisitExpr_/VisitStmt_. A result of the")
-    w(
-        " *        wrong node type, or null where a field needs a node, is a TypeError/ValueError. */"
-    )
-    w("class StmtExprMutator {\n public:\n  virtual ~StmtExprMutator() = default;")
-    emit_dispatch(w, exprs, stmts, mutator=True)
-    for n in aux:
-        w(f"  virtual {n.cls} Visit{n.cls}(const {n.cls}& op) {{")
-        w("    return op.defined() ? VisitChildren(op) : op;\n  }")
+            w(f"  virtual void Visit{kind}_(const {n.cls}& op);")
     w(" protected:")
+    w("  /*! \\brief Visit the children of `node` found by reflection. */")
+    w("  void VisitGeneric_(const tvm::ffi::ObjectRef& node);")
+    w("};\n")
+    w("/*! \\brief Rebuilds a tree bottom-up, copy-on-write: a node whose children are unchanged")
+    w(" *        is returned as the same object; an expression whose children changed is rebuilt")
+    w(" *        by TVM's constructor (so its type follows them). Override VisitExpr_/VisitStmt_.")
+    w(
+        " *        A result of the wrong node type, or null where a field had a node, is an error. */"
+    )
+    w("class StmtExprMutator {\n public:\n  virtual ~StmtExprMutator();")
+    w("  virtual Expr VisitExpr(const Expr& node);\n  virtual Stmt VisitStmt(const Stmt& node);")
+    w("  virtual Expr VisitExprDefault_(const Expr& node);")
+    w("  virtual Stmt VisitStmtDefault_(const Stmt& node);")
+    for n in aux:
+        w(f"  virtual {n.cls} Visit{n.cls}(const {n.cls}& op);")
+    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
+        for n in group:
+            w(f"  virtual {kind} Visit{kind}_(const {n.cls}& op);")
+    w("  /*! \\brief Mutate the children of `op`; the same node when none changed, else a copy")
+    w("   *        with the new children. Overrides call it to go on below themselves. */")
+    for group in (exprs, stmts, aux):
+        for n in group:
+            w(f"  {n.cls} VisitChildren(const {n.cls}& op);")
+    w(" protected:")
+    w("  /*! \\brief `node` with its children, found by reflection, mutated. */")
+    w("  tvm::ffi::ObjectRef MapGeneric_(const tvm::ffi::ObjectRef& node);")
     w("  template <typename T, typename F>")
     w(
         "  static ::tvm_extend::ir::List<T> MutateList(const ::tvm_extend::ir::List<T>& list, F&& f) {"
@@ -574,40 +723,110 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes) -> None:
     w("        for (int64_t j = 0; j < i; ++j) out.push_back(list.data()[j]);\n      }")
     w("      if (changed) out.push_back(after);\n    }")
     w("    return changed ? ::tvm_extend::ir::List<T>(out) : list;\n  }")
-    w(" public:")
+    w("};\n")
+
+    # --- definitions (source) ---
+    for cls, mutator in (("StmtExprVisitor", False), ("StmtExprMutator", True)):
+        s(f"{cls}::~{cls}() = default;\n")
+        for kind, group in (("Expr", exprs), ("Stmt", stmts)):
+            ret = kind if mutator else "void"
+            s(f"{ret} {cls}::Visit{kind}(const {kind}& node) {{")
+            s(f"  if (!node.defined()) return{' node' if mutator else ''};")
+            s(f"  switch ({kind}DispatchIndex(node.get())) {{")
+            for i, n in enumerate(group):
+                s(f"    case {i}: return Visit{kind}_({n.cls}(node, Unchecked{{}}));")
+            s(f"    default: return Visit{kind}Default_(node);\n  }}\n}}\n")
+            # Unknown node types: children by reflection.
+            s(f"{ret} {cls}::Visit{kind}Default_(const {kind}& node) {{")
+            if mutator:
+                s(f"  return {kind}(MapGeneric_(node), Unchecked{{}});\n}}\n")
+            else:
+                s("  VisitGeneric_(node);\n}\n")
+    s("void StmtExprVisitor::VisitGeneric_(const tvm::ffi::ObjectRef& node) {")
+    s("  Generic().Map(")
+    s("      node,")
+    s("      [](void* self, const tvm::ffi::ObjectRef& x) {")
+    s("        static_cast<StmtExprVisitor*>(self)->VisitExpr(Expr(x, Unchecked{}));")
+    s("        return x;\n      },")
+    s("      [](void* self, const tvm::ffi::ObjectRef& x) {")
+    s("        static_cast<StmtExprVisitor*>(self)->VisitStmt(Stmt(x, Unchecked{}));")
+    s("        return x;\n      },")
+    s("      this);\n}\n")
+    s("tvm::ffi::ObjectRef StmtExprMutator::MapGeneric_(const tvm::ffi::ObjectRef& node) {")
+    s("  return Generic().Map(")
+    s("      node,")
+    s("      [](void* self, const tvm::ffi::ObjectRef& x) {")
+    s("        return tvm::ffi::ObjectRef(")
+    s(
+        "            static_cast<StmtExprMutator*>(self)->VisitExpr(Expr(x, Unchecked{})));\n      },"
+    )
+    s("      [](void* self, const tvm::ffi::ObjectRef& x) {")
+    s("        return tvm::ffi::ObjectRef(")
+    s(
+        "            static_cast<StmtExprMutator*>(self)->VisitStmt(Stmt(x, Unchecked{})));\n      },"
+    )
+    s("      this);\n}\n")
+    # Visitor bodies
+    for n in aux:
+        s(f"void StmtExprVisitor::Visit{n.cls}(const {n.cls}& op) {{")
+        s("  if (!op.defined()) return;")
+        for line in walk(n, True)[0]:
+            s(line)
+        s("}\n")
     for kind, group in (("Expr", exprs), ("Stmt", stmts)):
         for n in group:
-            w(f"  virtual {kind} Visit{kind}_(const {n.cls}& op) {{ return VisitChildren(op); }}")
-    w("  /*! \\brief Mutate the children of `op`; the same node when none changed, else a copy")
-    w("   *        with the new children. Overrides call it to go on below themselves. */")
+            s(f"void StmtExprVisitor::Visit{kind}_(const {n.cls}& op) {{")
+            lines = walk(n, True)[0]
+            if lines:
+                for line in generic_check(n, True):
+                    s(line)
+            for line in lines:
+                s(line)
+            s("  (void)op;\n}\n")
+    # Mutator bodies
+    for n in aux:
+        s(f"{n.cls} StmtExprMutator::Visit{n.cls}(const {n.cls}& op) {{")
+        s("  return op.defined() ? VisitChildren(op) : op;\n}\n")
+    for kind, group in (("Expr", exprs), ("Stmt", stmts)):
+        for n in group:
+            s(
+                f"{kind} StmtExprMutator::Visit{kind}_(const {n.cls}& op) {{ return VisitChildren(op); }}\n"
+            )
     for group in (exprs, stmts, aux):
         for n in group:
-            w(f"  {n.cls} VisitChildren(const {n.cls}& op) {{")
+            s(f"{n.cls} StmtExprMutator::VisitChildren(const {n.cls}& op) {{")
             lines, walked = walk(n, False)
-            for line in lines:
-                w(line)
             if not walked:
-                w("    return op;\n  }")
+                s("  return op;\n}\n")
                 continue
-            same = " && ".join(f"{name}.same_as(op.{ident(f.name)}())" for f, name, _ in walked)
-            w(f"    if ({same}) return op;")
-            rebuild = ctor_rebuild(n, types, walked, all_fields(n)) if n in exprs else None
+            for line in generic_check(n, False):
+                s(line)
+            for line in lines:
+                s(line)
+            same = " && ".join(
+                f"{name}.same_as(old_{name[4:]})"
+                if not is_list
+                else f"{name}.same_as({read_expr(types, f, False)})"
+                for f, name, is_list in walked
+            )
+            s(f"  if ({same}) return op;")
+            rebuild = ctor_rebuild(n, types, walked, all_fields(nodes, n)) if n in exprs else None
             if rebuild is not None:
                 # An expression's type follows its children (lanes, dtype): TVM's constructor
                 # computes it, and checks the children, as TVM's own mutators do.
-                w(f"    return {n.cls}::Make({rebuild});\n  }}")
+                s(f"  return {n.cls}({rebuild}, Unchecked{{}});\n}}\n")
                 continue
-            w("    tvm::ffi::ObjectRef copy = ::tvm_extend::ir::ShallowCopy(op);")
-            w("    tvm::ffi::Object* fresh = const_cast<tvm::ffi::Object*>(copy.get());")
+            s("  tvm::ffi::ObjectRef copy = ::tvm_extend::ir::ShallowCopy(op);")
+            s("  tvm::ffi::Object* fresh = const_cast<tvm::ffi::Object*>(copy.get());")
             for f, name, is_list in walked:
-                tag = f"tags::{tag_name(f.declared_on, f.name)}"
                 value = f"{name}.data()" if is_list else name
-                w(
-                    f"    ::tvm_extend::ir::SetObjectField(fresh, "
-                    f"::tvm_extend::ir::FieldBinding<{tag}>::slot, {value});"
+                s(
+                    f"  ::tvm_extend::ir::SetObjectField(fresh, "
+                    f"::tvm_extend::ir::UseField<{field_tag(f)}, false>(), {value});"
                 )
-            w(f"    return {n.cls}(std::move(copy), ::tvm_extend::ir::Unchecked{{}});\n  }}")
-    w("};\n")
+            s(f"  return {n.cls}(std::move(copy), Unchecked{{}});\n}}\n")
+    s(f"}}  // namespace {ns}")
+    return "\n".join(src) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -615,6 +834,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="include folder to write into")
     parser.add_argument("--type-key", action="append", default=[], help="extra node type")
     parser.add_argument("--only", action="store_true", help="only the --type-key types")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        help="leave a node type out (the functors then walk it by reflection)",
+    )
     parser.add_argument("--preload", action="append", default=[], help="library to load first")
     parser.add_argument(
         "--extension",
@@ -633,6 +858,7 @@ def main(argv: list[str] | None = None) -> int:
         for ext in args.extension:
             tvm_extend.load_extension(ext)
     keys = list(args.type_key) if args.only else select_types(args.type_key)
+    keys = [k for k in keys if k not in args.exclude]
     for key in keys:
         try:
             type_info(key)
@@ -640,13 +866,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tvm_extend.ir_views: the running TVM has no node type '{key}'", file=sys.stderr)
             return 2
     guard = "TVM_EXTEND_GENERATED_" + ident(args.header).upper() + "_"
-    text = generate(keys, args.namespace, guard)
+    text, source = generate(keys, args.namespace, guard, args.header)
     path = os.path.join(args.out, args.header)
+    source_path = os.path.splitext(path)[0] + "_functors.cc"
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    old = open(path).read() if os.path.exists(path) else None
-    if old != text:  # keep the timestamp, and so the build, when nothing changed
-        with open(path, "w") as fh:
-            fh.write(text)
+    for where, content in ((path, text), (source_path, source)):
+        if content is None:
+            if os.path.exists(where):
+                os.remove(where)
+            continue
+        old = open(where).read() if os.path.exists(where) else None
+        if old != content:  # keep the timestamp, and so the build, when nothing changed
+            with open(where, "w") as fh:
+                fh.write(content)
     print(path)
     return 0
 

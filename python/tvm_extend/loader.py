@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 
 import tvm_ffi
@@ -66,6 +67,13 @@ class Extension:
     compiler: str
     active: bool
     registrations: tuple[Registration, ...]
+    #: It uses TVM's C++ ABI (built with LINK_TVM or TVM_SOURCE_DIR): only the release it was
+    #: built against loads it. Otherwise any release from 0.26 on where what it uses binds.
+    exact_tvm_release: bool = False
+    #: What its code uses of TVM's IR: {"types": [...], "fields": [...], "globals": [...]}, each
+    #: with the other names it binds under and whether the use is weak (only the functors'
+    #: dispatch); None when it uses no views (see docs/version-policy.md).
+    uses: dict | None = None
 
     @property
     def functions(self) -> list[str]:
@@ -134,6 +142,8 @@ class Extension:
             compiler=str(record["compiler"]),
             active=bool(record["active"]),
             registrations=regs,
+            exact_tvm_release=bool(record["exact_tvm_release"]),
+            uses=json.loads(str(record["uses"])) if str(record["uses"]) else None,
         )
 
 

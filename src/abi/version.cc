@@ -44,7 +44,8 @@ std::string ReleaseString(const ReleaseVersion& v) {
 std::string CheckCompatible(const std::string& built_tvm, const std::string& running_tvm,
                             uint32_t built_ffi_major, uint32_t built_ffi_minor,
                             uint32_t built_ffi_patch, uint32_t running_ffi_major,
-                            uint32_t running_ffi_minor, uint32_t running_ffi_patch) {
+                            uint32_t running_ffi_minor, uint32_t running_ffi_patch,
+                            bool exact_release) {
   std::ostringstream err;
   std::optional<ReleaseVersion> built = ParseVersion(built_tvm);
   std::optional<ReleaseVersion> running = ParseVersion(running_tvm);
@@ -56,11 +57,21 @@ std::string CheckCompatible(const std::string& built_tvm, const std::string& run
     err << "the running TVM version '" << running_tvm << "' is not a version";
     return err.str();
   }
-  if (ReleaseString(*built) != ReleaseString(*running)) {
-    err << "it was built against TVM " << built_tvm << " but the running TVM is " << running_tvm
-        << " (TVM's C++ ABI changes between releases, so the release must match; rebuild the "
-           "extension against TVM "
-        << running_tvm << ")";
+  bool portable = !exact_release && built->major == 0 && running->major == 0 &&
+                  built->minor >= kFirstPortableTVMMinor &&
+                  running->minor >= kFirstPortableTVMMinor;
+  if (ReleaseString(*built) != ReleaseString(*running) && !portable) {
+    err << "it was built against TVM " << built_tvm << " but the running TVM is " << running_tvm;
+    if (exact_release) {
+      err << " (it uses TVM's C++ ABI, which changes between releases, so the release must "
+             "match; rebuild the extension against TVM "
+          << running_tvm << ")";
+    } else {
+      err << " (an extension that uses TVM only through tvm-ffi loads into any release from 0."
+          << kFirstPortableTVMMinor << " on where what it uses binds; releases before 0."
+          << kFirstPortableTVMMinor << " have another IR model; rebuild the extension against TVM "
+          << running_tvm << ")";
+    }
     return err.str();
   }
   if (built_ffi_major != running_ffi_major || built_ffi_minor != running_ffi_minor ||

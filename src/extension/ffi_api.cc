@@ -44,6 +44,8 @@ Map<String, Any> ToMap(const ExtensionRecord& r) {
                           {"built_ffi_package_version", String(r.built_ffi_package_version)},
                           {"built_ffi_abi_version", String(r.built_ffi_abi_version)},
                           {"compiler", String(r.compiler)},
+                          {"exact_tvm_release", r.exact_tvm_release},
+                          {"uses", String(r.uses)},
                           {"active", r.active},
                           {"registrations", regs}};
 }

@@ -33,6 +33,16 @@ namespace tvm_extend {
 namespace library_file {
 namespace {
 
+/*! \brief Whether a mangled name is in namespace tvm but not tvm::ffi (functions, const member
+ *         functions, vtables, type infos and names). */
+bool IsTVMCppSymbol(const char* name) {
+  for (const char* prefix : {"_ZN3tvm", "_ZNK3tvm", "_ZTVN3tvm", "_ZTIN3tvm", "_ZTSN3tvm"}) {
+    size_t n = std::strlen(prefix);
+    if (std::strncmp(name, prefix, n) == 0) return std::strncmp(name + n, "3ffi", 4) != 0;
+  }
+  return false;
+}
+
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -288,6 +298,8 @@ Inspected Inspect(const std::string& path, const std::string& shown_as) {
       } else if (std::strcmp(name, "TVMFFIFunctionSetGlobal") == 0 ||
                  std::strcmp(name, "TVMFFIFunctionSetGlobalFromMethodInfo") == 0) {
         out.registers_globals_itself = true;
+      } else if (IsTVMCppSymbol(name)) {
+        out.imports_tvm_cpp = true;
       }
     }
   }

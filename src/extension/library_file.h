@@ -48,6 +48,13 @@ struct Inspected {
    *        running its code.
    */
   bool registers_globals_itself = true;
+  /*!
+   * \brief It imports C++ symbols of TVM itself (outside tvm::ffi): it was compiled against
+   *        TVM's C++ headers (LINK_TVM, TVM_SOURCE_DIR), whose ABI changes between releases, so
+   *        it loads only into the release it was built against. Otherwise only tvm-ffi's C ABI
+   *        and the binding of what it uses decide.
+   */
+  bool imports_tvm_cpp = false;
 };
 
 /*!

@@ -275,6 +275,12 @@ class LoadTransaction {
     }
     std::vector<int32_t> kinds;
     record_ = ReadRecord(info, shown_path_, &kinds);
+    record_.exact_tvm_release = file.imports_tvm_cpp;
+    // What its code uses of TVM's IR (tvm_extend/ir/view.h), for the record and for doctor.
+    using UsedSchemaFunc = const char* (*)();
+    if (auto used = reinterpret_cast<UsedSchemaFunc>(dlsym(handle, "TVMExtendUsedSchema"))) {
+      record_.uses = used();
+    }
     label_ = ExtensionLabel(record_);
 
     // plan
@@ -383,7 +389,7 @@ class LoadTransaction {
     std::string version_error = abi::CheckCompatible(
         record_.built_tvm_version, abi::RunningTVMVersion(), info.built_ffi_abi_major,
         info.built_ffi_abi_minor, info.built_ffi_abi_patch, running_ffi.major, running_ffi.minor,
-        running_ffi.patch);
+        running_ffi.patch, record_.exact_tvm_release);
     if (!version_error.empty()) {
       Fail(error_kind::kExtensionVersion, "cannot load " + label_ + ": " + version_error + ".");
     }

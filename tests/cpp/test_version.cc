@@ -38,6 +38,17 @@ TEST(CheckCompatible, OtherTvmReleaseNamesBoth) {
   EXPECT_NE(CheckCompatible("0.27.0rc1", "0.27.0", 0, 1, 16, 0, 1, 16), "");
 }
 
+TEST(CheckCompatible, PortableExtensionsLoadFromRelease026On) {
+  // An extension that uses TVM only through tvm-ffi: the binding of what it uses decides.
+  EXPECT_EQ(CheckCompatible("0.27.0.post1", "0.26.0", 0, 1, 16, 0, 1, 16, false), "");
+  EXPECT_EQ(CheckCompatible("0.26.0", "0.28.0", 0, 1, 16, 0, 1, 16, false), "");
+  std::string old = CheckCompatible("0.27.0", "0.25.0", 0, 1, 16, 0, 1, 16, false);
+  EXPECT_NE(old.find("before 0.26 have another IR model"), std::string::npos) << old;
+  EXPECT_NE(CheckCompatible("0.25.0", "0.27.0", 0, 1, 16, 0, 1, 16, false), "");
+  // The tvm-ffi C ABI rule still holds.
+  EXPECT_NE(CheckCompatible("0.27.0", "0.26.0", 0, 1, 17, 0, 1, 16, false), "");
+}
+
 TEST(CheckCompatible, FfiAbiNeedsSameMinorAndNewerPatch) {
   EXPECT_EQ(CheckCompatible("0.27.0", "0.27.0", 0, 1, 15, 0, 1, 16), "");
   std::string older = CheckCompatible("0.27.0", "0.27.0", 0, 1, 17, 0, 1, 16);

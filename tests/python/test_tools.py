@@ -122,7 +122,7 @@ def test_doctor_states_problems_with_fixes(tmp_path, test_extensions):
     assert out.returncode == 1
     text = out.stdout
     assert "other_tvm (package broken-exts 1.0): FAILED" in text
-    assert "built against TVM 0.26.0" in text
+    assert "built against TVM 0.25.0" in text
     assert "2 problem(s)" in text
     assert "other_tvm: ExtensionVersionError. Fix: rebuild it against the running TVM" in text
     assert "nolib: ExtensionLoadError. Fix: reinstall it" in text

@@ -7,20 +7,41 @@
 
 #include <tvm/ffi/error.h>
 #include <tvm/ffi/function.h>
+#include <tvm_extend/ir/renames.h>
 
+#include <cstring>
+#include <optional>
 #include <string_view>
 
 namespace tvm_extend {
 namespace abi {
 
 /*!
- * \brief Look up a global function of the running TVM.
+ * \brief A global function of the running TVM under `name` or, when it has none, under a name
+ *        TVM gave the same function in another supported release (tvm_extend/ir/renames.h).
+ */
+inline std::optional<tvm::ffi::Function> FindGlobal(std::string_view name) {
+  std::optional<tvm::ffi::Function> f = tvm::ffi::Function::GetGlobal(name);
+  if (f.has_value()) return f;
+  for (const auto& pair : ::tvm_extend::ir::kKnownRenames) {
+    for (int side = 0; side < 2; ++side) {
+      if (name == pair[side]) {
+        f = tvm::ffi::Function::GetGlobal(pair[1 - side]);
+        if (f.has_value()) return f;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+/*!
+ * \brief Look up a global function of the running TVM (under a known other name if renamed).
  * \param name The dotted global name, e.g. "tirx.transform.CreatePrimFuncPass".
  * \param needed_by Who needs it, named in the error.
  * \throws tvm::ffi::Error (kind "RuntimeError") when the running TVM has no such function.
  */
 inline tvm::ffi::Function RequireGlobal(std::string_view name, std::string_view needed_by) {
-  std::optional<tvm::ffi::Function> f = tvm::ffi::Function::GetGlobal(name);
+  std::optional<tvm::ffi::Function> f = FindGlobal(name);
   if (!f.has_value()) {
     TVM_FFI_THROW(RuntimeError) << "tvm-extend: the running TVM has no global function `" << name
                                 << "`, which " << needed_by

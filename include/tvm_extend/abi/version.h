@@ -34,14 +34,22 @@ struct ReleaseVersion {
 /*! \brief Parse "0.27.0.post1", "0.22.dev0", "1.2.3rc1"; nullopt when it is not a version. */
 TVM_EXTEND_CORE_API std::optional<ReleaseVersion> ParseVersion(const std::string& text);
 
+/*! \brief The first TVM release of the IR model the views bind to (one `ir.Expr` for every
+ *         expression): an extension built on it or later, that uses TVM only through tvm-ffi,
+ *         may load into any release from it on where everything it uses binds. */
+constexpr int kFirstPortableTVMMinor = 26;
+
 /*!
  * \brief Check an extension's recorded versions against the running ones.
+ * \param exact_release Whether the extension needs the very TVM release it was built against
+ *        (it was compiled against TVM's C++ headers). Otherwise any release from 0.26 on is
+ *        accepted here, and the binding of what it uses decides (tvm_extend/ir/view.h).
  * \return An empty string when compatible, else a sentence naming both versions of what differs.
  */
 TVM_EXTEND_CORE_API std::string CheckCompatible(
     const std::string& built_tvm, const std::string& running_tvm, uint32_t built_ffi_major,
     uint32_t built_ffi_minor, uint32_t built_ffi_patch, uint32_t running_ffi_major,
-    uint32_t running_ffi_minor, uint32_t running_ffi_patch);
+    uint32_t running_ffi_minor, uint32_t running_ffi_patch, bool exact_release = true);
 
 /*! \brief The running tvm-ffi C ABI version, "major.minor.patch". */
 TVM_EXTEND_CORE_API std::string RunningFFIAbiVersion();

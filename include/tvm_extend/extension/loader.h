@@ -53,6 +53,11 @@ struct ExtensionRecord {
   std::string version;
   /*! \brief The library file, as a canonical absolute path. */
   std::string path;
+  /*! \brief It uses TVM's C++ ABI, so only the release it was built against loads it. */
+  bool exact_tvm_release = false;
+  /*! \brief JSON of the types, fields and global functions its code uses (TVMExtendUsedSchema);
+   *         empty when it uses no views. */
+  std::string uses;
   std::string built_tvm_version;
   std::string built_ffi_package_version;
   std::string built_ffi_abi_version;

@@ -36,9 +36,12 @@
 #include <tvm_extend/abi/global.h>
 #include <tvm_extend/extension/errors.h>
 #include <tvm_extend/extension/load_hooks.h>
+#include <tvm_extend/ir/renames.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,31 +63,29 @@ enum class FieldKind : int32_t {
 
 #pragma GCC visibility push(hidden)
 
-struct FieldSlot;
-struct TypeSlot;
-
-/*! \brief The slots this extension library uses, in registration order. */
-inline std::vector<FieldSlot*>& FieldSlots() {
-  static std::vector<FieldSlot*> slots;
-  return slots;
-}
-inline std::vector<TypeSlot*>& TypeSlots() {
-  static std::vector<TypeSlot*> slots;
-  return slots;
-}
-
-/*! \brief A node type the extension uses, with its runtime type index once bound. */
+/*!
+ * \brief A node type the extension uses, with its runtime type index once bound.
+ *
+ * Constant-initialized (a slot exists before any static initializer runs); a use registers it.
+ */
 struct TypeSlot {
   const char* type_key;
   /*! \brief The parent type the generator saw ("" when not checked). */
-  const char* parent_key = "";
+  const char* parent_key;
+  /*! \brief Every field the generator saw on the type and its ancestors, comma-separated, for
+   *         types the functors dispatch on; nullptr otherwise. */
+  const char* known_fields;
   int32_t type_index = -1;
   int32_t type_depth = -1;
-  /*! \brief The type's `__ffi_shallow_copy__`, for copy-on-write rebuilds. */
-  tvm::ffi::Function shallow_copy;
-  TypeSlot(const char* key, const char* parent) : type_key(key), parent_key(parent) {
-    TypeSlots().push_back(this);
-  }
+  /*! \brief The key the running TVM has the type under (type_key or a known other name). */
+  const char* bound_key = nullptr;
+  /*! \brief Used only by the functors, and the running TVM has no such type: never met. */
+  bool absent = false;
+  /*! \brief The functors walk this type's children by reflection: the running TVM's type has
+   *         fields the generated code does not know, or ones it knows with another schema. */
+  bool generic = false;
+  constexpr TypeSlot(const char* key, const char* parent, const char* fields)
+      : type_key(key), parent_key(parent), known_fields(fields) {}
 };
 
 /*! \brief A field the extension uses, with its offset in the running TVM once bound. */
@@ -96,19 +97,44 @@ struct FieldSlot {
   int64_t size;
   int64_t offset = -1;
   TVMFFIFieldGetter getter = nullptr;
-  FieldSlot(const char* key, const char* field, const char* schema, FieldKind k, int64_t sz)
-      : type_key(key), name(field), type_schema(schema), kind(k), size(sz) {
-    FieldSlots().push_back(this);
-  }
+  /*! \brief An integer the running TVM stores otherwise than the extension was built for
+   *         (`int` in 8 bytes or `ffi.BigInt`): read through the field's getter, never written. */
+  bool via_getter = false;
+  constexpr FieldSlot(const char* key, const char* field, const char* schema, FieldKind k,
+                      int64_t sz)
+      : type_key(key), name(field), type_schema(schema), kind(k), size(sz) {}
 };
 
-/*! \brief The slot of a type tag: `struct Tag { static constexpr const char* kTypeKey; }`. */
+/*!
+ * \brief One use of a slot. A *strong* use is code the extension wrote (an accessor, `Make`,
+ *        `as<T>()`): it must bind, or the load is refused. A *weak* use is the generated
+ *        functors' dispatch and child walk: a type the running TVM does not have is never met,
+ *        and one whose fields differ is walked by reflection instead.
+ */
+struct SlotUse {
+  void* slot;
+  bool strong;
+};
+inline std::vector<SlotUse>& TypeUses() {
+  static std::vector<SlotUse> uses;
+  return uses;
+}
+inline std::vector<SlotUse>& FieldUses() {
+  static std::vector<SlotUse> uses;
+  return uses;
+}
+inline bool RegisterUse(std::vector<SlotUse>& uses, void* slot, bool strong) {
+  uses.push_back(SlotUse{slot, strong});
+  return true;
+}
+
+/*! \brief The slot of a type tag: `struct Tag { kTypeKey; kParentKey; kKnownFields; }`. */
 template <typename Tag>
 struct TypeBinding {
   static TypeSlot slot;
 };
 template <typename Tag>
-TypeSlot TypeBinding<Tag>::slot{Tag::kTypeKey, Tag::kParentKey};
+TypeSlot TypeBinding<Tag>::slot{Tag::kTypeKey, Tag::kParentKey, Tag::kKnownFields};
 
 /*! \brief The slot of a field tag (kTypeKey, kName, kSchema, kKind, kSize). */
 template <typename Tag>
@@ -118,119 +144,72 @@ struct FieldBinding {
 template <typename Tag>
 FieldSlot FieldBinding<Tag>::slot{Tag::kTypeKey, Tag::kName, Tag::kSchema, Tag::kKind, Tag::kSize};
 
-/*! \brief The running TVM's version, for messages; empty when unknown. */
-inline std::string RunningTVMVersionForMessages() {
-  std::optional<tvm::ffi::Function> f = tvm::ffi::Function::GetGlobal("tvm_extend.RunningVersions");
-  if (!f.has_value()) return "(unknown)";
-  return (*f)()
-      .cast<tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>>()["tvm"]
-      .cast<tvm::ffi::String>();
+/*! \brief Registers one use of a tag's slot; instantiated only where a template names it. */
+template <typename Tag, bool kStrong>
+struct TypeUse {
+  static const bool registered;
+};
+template <typename Tag, bool kStrong>
+const bool TypeUse<Tag, kStrong>::registered =
+    RegisterUse(TypeUses(), &TypeBinding<Tag>::slot, kStrong);
+template <typename Tag, bool kStrong>
+struct FieldUse {
+  static const bool registered;
+};
+template <typename Tag, bool kStrong>
+const bool FieldUse<Tag, kStrong>::registered =
+    RegisterUse(FieldUses(), &FieldBinding<Tag>::slot, kStrong);
+
+/*! \brief The slot of a type the code uses: strong for the extension's code, weak for the
+ *         functors. */
+template <typename Tag, bool kStrong = true>
+inline const TypeSlot& UseType() {
+  (void)&TypeUse<Tag, kStrong>::registered;
+  return TypeBinding<Tag>::slot;
+}
+template <typename Tag, bool kStrong = true>
+inline const FieldSlot& UseField() {
+  (void)&FieldUse<Tag, kStrong>::registered;
+  return FieldBinding<Tag>::slot;
 }
 
-[[noreturn]] inline void SchemaError(const std::string& what) {
-  throw tvm::ffi::Error(error_kind::kSchema,
-                        "the running TVM " + RunningTVMVersionForMessages() +
-                            " does not match the IR schema this extension was built with: " + what,
-                        "");
-}
+/*! \brief The running TVM's version, for messages; "(unknown)" when unknown. */
+std::string RunningTVMVersionForMessages();
+
+/*! \brief Throws a SchemaError: the running TVM does not match what the extension uses. */
+[[noreturn]] void SchemaError(const std::string& what);
 
 inline std::string_view AsView(const TVMFFIByteArray& b) { return {b.data, b.size}; }
 
-inline const TVMFFITypeInfo* LookupType(const char* type_key, int32_t* index) {
-  TVMFFIByteArray key{type_key, std::strlen(type_key)};
-  if (TVMFFITypeKeyToIndex(&key, index) != 0) {
-    (void)tvm::ffi::detail::MoveFromSafeCallRaised();
-    return nullptr;
-  }
-  return TVMFFIGetTypeInfo(*index);
-}
-
-/*! \brief The type's `type_schema` string of a field, as found in its JSON metadata. */
-inline std::string FieldSchema(const TVMFFIFieldInfo& f) {
-  std::string_view meta = AsView(f.metadata);
-  constexpr std::string_view kKey = "\"type_schema\":";
-  size_t at = meta.find(kKey);
-  if (at == std::string_view::npos) return "";
-  // The value is a JSON string holding the schema; unescape its quotes.
-  size_t begin = meta.find('"', at + kKey.size());
-  std::string out;
-  for (size_t i = begin + 1; i < meta.size(); ++i) {
-    if (meta[i] == '\\' && i + 1 < meta.size()) {
-      out.push_back(meta[++i]);
-    } else if (meta[i] == '"') {
-      break;
-    } else {
-      out.push_back(meta[i]);
-    }
-  }
-  return out;
-}
+/*! \brief `key` under the name of the newest supported release (tvm_extend/ir/renames.h). */
+std::string_view CanonicalName(std::string_view key);
+/*! \brief `key`, then the names TVM gave the same type or function in other releases. */
+std::vector<std::string_view> NamesOf(std::string_view key);
+/*! \brief A JSON schema with every type name in it written as CanonicalName does. */
+std::string CanonicalSchema(std::string_view schema);
+/*! \brief The running type under `type_key`, or nullptr. */
+const TVMFFITypeInfo* LookupType(std::string_view type_key, int32_t* index);
+/*! \brief The type under `type_key` or a known other name of it; `bound` gets the name found. */
+const TVMFFITypeInfo* LookupTypeByConcept(std::string_view type_key, int32_t* index,
+                                          std::string_view* bound = nullptr);
+/*! \brief The `type_schema` of a field, as found in its JSON metadata. */
+std::string FieldSchema(const TVMFFIFieldInfo& f);
+/*! \brief A field of the type or of one of its ancestors, by name; nullptr when none. */
+const TVMFFIFieldInfo* FindField(const TVMFFITypeInfo* info, std::string_view name);
+/*! \brief Whether the running type `info` is `ancestor` or derives from it. */
+bool DerivesFrom(const TVMFFITypeInfo* info, int32_t ancestor);
 
 /*!
- * \brief Resolve every used type and field against the running TVM. Idempotent.
- * \throws tvm::ffi::Error of kind "SchemaError" naming the type, the field, what was expected,
- *         what was found and the TVM version.
+ * \brief Resolve every used type, field and global function against the running TVM.
+ *        Idempotent (a slot bound before stays bound). Defined in tvm_extend/ir/binding.cc,
+ *        which tvm_extend_add_extension() compiles once per build folder.
+ * \throws tvm::ffi::Error of kind "SchemaError" listing every problem at once: the type, the
+ *         field or function, what was expected, what was found, and the TVM version.
  */
-inline void BindSchema() {
-  static const TVMFFIByteArray kShallowCopy{"__ffi_shallow_copy__", 20};
-  const TVMFFITypeAttrColumn* copy_column = TVMFFIGetTypeAttrColumn(&kShallowCopy);
-  for (TypeSlot* slot : TypeSlots()) {
-    int32_t index = -1;
-    const TVMFFITypeInfo* info = LookupType(slot->type_key, &index);
-    if (info == nullptr)
-      SchemaError("it has no IR node type `" + std::string(slot->type_key) + "`");
-    if (slot->parent_key[0] != '\0') {
-      std::string_view parent = info->type_depth > 0
-                                    ? AsView(info->type_ancestors[info->type_depth - 1]->type_key)
-                                    : std::string_view("");
-      if (parent != slot->parent_key) {
-        SchemaError("`" + std::string(slot->type_key) + "` derives from `" + std::string(parent) +
-                    "`, but the extension was built for a `" + slot->type_key +
-                    "` that derives from `" + slot->parent_key + "`");
-      }
-    }
-    slot->type_index = index;
-    slot->type_depth = info->type_depth;
-    if (copy_column != nullptr && index >= copy_column->begin_index &&
-        index < copy_column->begin_index + copy_column->size) {
-      const TVMFFIAny& cell = copy_column->data[index - copy_column->begin_index];
-      if (cell.type_index == tvm::ffi::TypeIndex::kTVMFFIFunction) {
-        slot->shallow_copy =
-            tvm::ffi::detail::ObjectUnsafe::ObjectRefFromObjectPtr<tvm::ffi::Function>(
-                tvm::ffi::detail::ObjectUnsafe::ObjectPtrFromUnowned<tvm::ffi::Object>(cell.v_obj));
-      }
-    }
-  }
-  for (FieldSlot* slot : FieldSlots()) {
-    int32_t index = -1;
-    const TVMFFITypeInfo* info = LookupType(slot->type_key, &index);
-    if (info == nullptr)
-      SchemaError("it has no IR node type `" + std::string(slot->type_key) + "`");
-    const TVMFFIFieldInfo* found = nullptr;
-    // A field may be declared on the type or on one of its ancestors.
-    for (int32_t depth = info->type_depth; depth >= 0 && found == nullptr; --depth) {
-      const TVMFFITypeInfo* t = depth == info->type_depth ? info : info->type_ancestors[depth];
-      for (int32_t i = 0; i < t->num_fields; ++i) {
-        if (AsView(t->fields[i].name) == slot->name) {
-          found = &t->fields[i];
-          break;
-        }
-      }
-    }
-    std::string where = "`" + std::string(slot->type_key) + "." + slot->name + "`";
-    if (found == nullptr) {
-      SchemaError(where + " does not exist (expected a field of type " + slot->type_schema + ")");
-    }
-    std::string schema = FieldSchema(*found);
-    if (schema != slot->type_schema || found->size != slot->size) {
-      SchemaError(where + " has type " + schema + " (" + std::to_string(found->size) +
-                  " bytes), but the extension expects " + slot->type_schema + " (" +
-                  std::to_string(slot->size) + " bytes)");
-    }
-    slot->offset = found->offset;
-    slot->getter = found->getter;
-  }
-}
+void BindSchema();
+
+/*! \brief What this library uses of TVM's IR, as JSON (see TVMExtendUsedSchema). */
+std::string UsedSchemaJson();
 
 /*!
  * \brief Bind the schema when the loader loads the extension (before any of its functions is
@@ -246,7 +225,10 @@ inline ::tvm_extend::detail::LoadHookRegistrar bind_schema_on_load{&BindSchema};
 
 /*! \brief Whether `obj` is of the bound type or derives from it. */
 inline bool IsInstance(const tvm::ffi::Object* obj, const TypeSlot& slot) {
-  if (TVM_FFI_PREDICT_FALSE(slot.type_depth < 0)) UnboundError(slot.type_key);
+  if (TVM_FFI_PREDICT_FALSE(slot.type_depth < 0)) {
+    if (slot.absent) return false;  // the running TVM has no such type
+    UnboundError(slot.type_key);
+  }
   if (obj == nullptr) return false;
   int32_t index = obj->type_index();
   if (index == slot.type_index) return true;
@@ -308,14 +290,14 @@ inline tvm::ffi::ObjectRef ShallowCopy(const tvm::ffi::ObjectRef& node) {
   copy->CallPacked(&arg, 1, &result);
   return std::move(result).cast<tvm::ffi::ObjectRef>();
 }
-inline tvm::ffi::ObjectRef ShallowCopy(const tvm::ffi::ObjectRef& node, const TypeSlot&) {
-  return ShallowCopy(node);
-}
 
 /*! \brief Write an object field of a node nobody else holds yet (a fresh copy). */
+inline void SetObjectField(tvm::ffi::Object* fresh, int64_t offset, tvm::ffi::ObjectRef v) {
+  *reinterpret_cast<tvm::ffi::ObjectRef*>(reinterpret_cast<char*>(fresh) + offset) = std::move(v);
+}
 inline void SetObjectField(tvm::ffi::Object* fresh, const FieldSlot& slot, tvm::ffi::ObjectRef v) {
-  *reinterpret_cast<tvm::ffi::ObjectRef*>(reinterpret_cast<char*>(fresh) + slot.offset) =
-      std::move(v);
+  if (TVM_FFI_PREDICT_FALSE(slot.offset < 0)) UnboundError(slot.type_key);
+  SetObjectField(fresh, slot.offset, std::move(v));
 }
 
 #pragma GCC visibility pop
@@ -331,6 +313,36 @@ struct Unchecked {};
   TVM_FFI_THROW(ValueError) << "a mutator returned null for field `" << field << "` of `"
                             << type_key << "`, which needs a node";
 }
+
+/*! \brief What a field holds for the functors: nothing to walk, expressions, statements, or a
+ *         node holding them (a Range, an IterVar, a buffer region); maybe a list of them. */
+struct ChildField {
+  enum Kind : int8_t { kNone, kExpr, kStmt, kAux } kind = kNone;
+  bool list = false;
+};
+
+/*!
+ * \brief Walks the children of nodes by reflection, for types the generated functors do not
+ *        know or that changed under them. The rule is the generator's: fields typed as an
+ *        expression (but not a variable, which is a definition), a statement, a node holding
+ *        them, or a list of these.
+ */
+class GenericChildren {
+ public:
+  using Callback = tvm::ffi::ObjectRef (*)(void* context, const tvm::ffi::ObjectRef& child);
+  GenericChildren(const TypeSlot& expr, const TypeSlot& stmt, const TypeSlot& var)
+      : expr_(expr), stmt_(stmt), var_(var) {}
+  /*! \brief `node` with every child replaced by on_expr/on_stmt of it: the same node when no
+   *         child changed, else a shallow copy. */
+  tvm::ffi::ObjectRef Map(const tvm::ffi::ObjectRef& node, Callback on_expr, Callback on_stmt,
+                          void* context) const;
+
+ private:
+  ChildField Classify(const TVMFFIFieldInfo& f) const;
+  const TypeSlot& expr_;
+  const TypeSlot& stmt_;
+  const TypeSlot& var_;
+};
 
 /*!
  * \brief Base of all views: a nullable reference to a TVM node.
@@ -396,10 +408,19 @@ class List {
   tvm::ffi::Array<tvm::ffi::ObjectRef> data_;
 };
 
+/*! \brief `ref` as view T, checked against a weakly used type (the functors' results). */
+template <typename T, typename Tag>
+inline T CheckedWeak(const tvm::ffi::ObjectRef& ref) {
+  if (ref.defined() && !IsInstance(ref.get(), UseType<Tag, false>())) {
+    WrongType(T::kTypeKey, ref);
+  }
+  return T(ref, Unchecked{});
+}
+
 /*! \brief Read a node field as view T (generated accessors use these). */
-template <typename Tag, typename T>
+template <typename Tag, typename T, bool kStrong = true>
 inline T ReadNode(const tvm::ffi::ObjectRef& self) {
-  const tvm::ffi::ObjectRef& value = ObjectField(self.get(), FieldBinding<Tag>::slot);
+  const tvm::ffi::ObjectRef& value = ObjectField(self.get(), UseField<Tag, kStrong>());
   if constexpr (std::is_base_of_v<NodeRef, T>) {
     return T(value, Unchecked{});  // BindSchema checked the field's declared type
   } else {                         // a tvm-ffi container such as Map<String, Any>
@@ -409,29 +430,44 @@ inline T ReadNode(const tvm::ffi::ObjectRef& self) {
 }
 
 /*! \brief Read an Array field as List<T>. */
-template <typename Tag, typename T>
+template <typename Tag, typename T, bool kStrong = true>
 inline List<T> ReadList(const tvm::ffi::ObjectRef& self) {
-  const tvm::ffi::ObjectRef& value = ObjectField(self.get(), FieldBinding<Tag>::slot);
+  const tvm::ffi::ObjectRef& value = ObjectField(self.get(), UseField<Tag, kStrong>());
   return List<T>(tvm::ffi::Array<tvm::ffi::ObjectRef>(
       tvm::ffi::detail::ObjectUnsafe::ObjectPtrFromObjectRef<tvm::ffi::Object>(value)));
 }
 
+/*! \brief Write a POD field of a node nobody else holds yet (a fresh copy). */
+template <typename T>
+inline void SetPodField(tvm::ffi::Object* fresh, const FieldSlot& slot, const T& value) {
+  if (TVM_FFI_PREDICT_FALSE(slot.offset < 0)) UnboundError(slot.type_key);
+  if (TVM_FFI_PREDICT_FALSE(slot.via_getter)) {
+    TVM_FFI_THROW(TypeError) << "tvm-extend: cannot set `" << slot.type_key << "." << slot.name
+                             << "` in place: the running TVM stores it otherwise than the "
+                                "extension was built for; make a new node with Make()";
+  }
+  std::memcpy(reinterpret_cast<char*>(fresh) + slot.offset, &value, sizeof(T));
+}
+
 /*! \brief Read a POD field (kInt32, kInt64, kBool, kFloat64, kDataType). */
-template <typename Tag, typename T>
+template <typename Tag, typename T, bool kStrong = true>
 inline T ReadPod(const tvm::ffi::ObjectRef& self) {
-  return PodField<T>(self.get(), FieldBinding<Tag>::slot);
+  const FieldSlot& slot = UseField<Tag, kStrong>();
+  if (TVM_FFI_PREDICT_FALSE(slot.via_getter)) return GetterField(self.get(), slot).cast<T>();
+  return PodField<T>(self.get(), slot);
 }
 
 /*! \brief Read a field through its getter (kGetter), converted to T. */
-template <typename Tag, typename T>
+template <typename Tag, typename T, bool kStrong = true>
 inline T ReadAny(const tvm::ffi::ObjectRef& self) {
   if constexpr (std::is_same_v<T, tvm::ffi::Any>) {
-    return GetterField(self.get(), FieldBinding<Tag>::slot);
+    return GetterField(self.get(), UseField<Tag, kStrong>());
   } else {
-    return GetterField(self.get(), FieldBinding<Tag>::slot).template cast<T>();
+    return GetterField(self.get(), UseField<Tag, kStrong>()).template cast<T>();
   }
 }
 
 }  // namespace ir
 }  // namespace tvm_extend
+
 #endif  // TVM_EXTEND_IR_VIEW_H_
