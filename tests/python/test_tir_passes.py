@@ -202,3 +202,83 @@ def test_passes_take_gpu_style_ir(seed):
         for m in (mod, serial):
             text = make_pass()(m)["main"].script()
             assert 'thread="threadIdx.x"' in text and 'scope="local"' in text
+
+
+def test_remove_no_op_matches_tvms_on_200_generated_programs():
+    from tir_corpus import noop_program
+
+    changed = 0
+    for seed in range(200):
+        mod = tvm.IRModule({"main": noop_program(seed)})
+        theirs = tvm.tirx.transform.RemoveNoOp()(mod)
+        tvm.ir.assert_structural_equal(tir_passes.RemoveNoOp()(mod), theirs)
+        changed += not theirs["main"].body.same_as(mod["main"].body)
+    assert changed > 100  # the corpus does exercise the pass
+
+
+def test_remove_no_op_removes_what_does_nothing_and_keeps_effects():
+    @T.prim_func
+    def before(A: T.Buffer((16,), "int32"), n: T.int32):
+        T.evaluate(n + 1)
+        for i in range(4):
+            for j in range(i - 4):  # never runs
+                A[j] = 1
+        for i in range(n):
+            T.evaluate(i)
+        if n < 3:
+            T.evaluate(0)
+        else:
+            A[0] = 1
+        A[4] = A[4]
+        A[5] = A[5] + 0
+        A[6] = A[7]
+        with T.attr(0, "pragma_x", 1):
+            T.evaluate(0)
+        x: T.let[T.int32] = n + 1  # noqa: F841  (bindings stay, as in TVM)
+        for i in range(n):
+            T.evaluate(T.call_extern("int32", "f", i))
+
+    @T.prim_func
+    def expected(A: T.Buffer((16,), "int32"), n: T.int32):
+        if not n < 3:
+            A[0] = 1
+        A[6] = A[7]
+        x: T.let[T.int32] = n + 1  # noqa: F841
+        for i in range(n):
+            T.evaluate(T.call_extern("int32", "f", i))
+
+    after = tir_passes.RemoveNoOp()(tvm.IRModule({"main": before}))["main"]
+    tvm.ir.assert_structural_equal(after, expected.with_attr("global_symbol", "before"))
+
+
+def test_remove_no_op_keeps_a_loop_whose_bound_calls_out():
+    from tir_corpus import seq
+    from tvm import tirx
+
+    i = tirx.Var("i", "int32")
+    call = tirx.call_extern("int32", "f")
+    body = seq([tirx.For(i, 0, call, tirx.ForKind.SERIAL, tirx.Evaluate(i + 1))])
+    after = tir_passes.RemoveNoOp()(tvm.IRModule({"main": tirx.PrimFunc([], body)}))["main"]
+    tvm.ir.assert_structural_equal(after.body, tirx.Evaluate(call))
+
+
+def test_remove_no_op_kernel_matches_numpy():
+    @T.prim_func
+    def kernel(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
+        for i in range(16):
+            B[i] = A[i] * 2
+            B[i] = B[i] + 0
+            for j in range(i - 16):
+                B[j] = 0
+            if i < 8:
+                T.evaluate(0)
+            else:
+                B[i] = B[i] + 1
+
+    before = tvm.IRModule({"main": kernel})
+    mod = tir_passes.RemoveNoOp()(before)
+    tvm.ir.assert_structural_equal(mod, tvm.tirx.transform.RemoveNoOp()(before))
+    a = np.arange(16, dtype="int32")
+    out = tvm.runtime.tensor(np.zeros(16, "int32"))
+    tvm.compile(mod, target="llvm")["kernel"](tvm.runtime.tensor(a), out)
+    np.testing.assert_array_equal(out.numpy(), a * 2 + (a >= 8))

@@ -89,3 +89,126 @@ def gpu_program(seed: int, unroll: bool = True):
                         B[(bx * threads + tx) * steps + k] = local[k] + offset
 
     return func.with_attr("global_symbol", "main")
+
+
+def seq(stmts):
+    """A statement sequence as TVM's SeqStmt constructor normalizes it (nested sequences inlined,
+    `T.evaluate(0)` dropped), unwrapped when one statement is left."""
+    flat = []
+    for s in stmts:
+        if isinstance(s, tirx.SeqStmt):
+            flat.extend(s.seq)
+        elif not (
+            isinstance(s, tirx.Evaluate) and isinstance(s.value, tirx.IntImm) and s.value.value == 0
+        ):
+            flat.append(s)
+    if not flat:
+        return tirx.Evaluate(tirx.const(0, "int32"))
+    return flat[0] if len(flat) == 1 else tirx.SeqStmt(flat)
+
+
+def noop_program(seed: int, size: int = 32):
+    """A program full of statements that may do nothing, for RemoveNoOp: evaluations of
+    constants, pure expressions, loads and (kept) extern calls; loops with empty bodies, zero,
+    negative, symbolic or outer-loop-dependent extents; conditions that are constant, symbolic,
+    `likely` or calls; attributes with empty bodies; stores of the value already there (and of
+    neighbouring values, which are not no-ops); bindings; constant selects in loop bounds."""
+    rng = random.Random(seed)
+    a = tirx.decl_buffer((size,), "int32", "A")
+    b = tirx.decl_buffer((size,), "int32", "B")
+    n = tirx.Var("n", "int32")
+    counter = [0]
+
+    def fresh(prefix):
+        counter[0] += 1
+        return tirx.Var(f"{prefix}{counter[0]}", "int32")
+
+    def extern(dtype="int32"):
+        return tirx.call_extern(dtype, rng.choice(["f", "g"]))
+
+    def index(env):
+        expr = tirx.const(rng.randrange(size), "int32")
+        if env and rng.random() < 0.7:
+            expr = expr + rng.choice(env)
+        return tirx.floormod(expr, size)
+
+    def empty(env):
+        roll = rng.random()
+        if roll < 0.4:
+            return tirx.Evaluate(tirx.const(rng.choice([0, 0, 1, 7]), "int32"))
+        if roll < 0.6:
+            return tirx.Evaluate(n + (rng.choice(env) if env else 1))
+        if roll < 0.75:
+            return tirx.Evaluate(tirx.BufferLoad(a, [index(env)]))
+        if roll < 0.85:
+            return tirx.Evaluate(tirx.Select(n < 2, n, tirx.const(3, "int32")))
+        return seq([tirx.Evaluate(tirx.const(0, "int32")), tirx.Evaluate(n * 2)])
+
+    def store(env):
+        idx = index(env)
+        roll = rng.random()
+        if roll < 0.2:
+            return tirx.BufferStore(b, tirx.BufferLoad(b, [idx]), [idx])
+        if roll < 0.3:
+            return tirx.BufferStore(b, tirx.BufferLoad(b, [idx]) + 0, [idx])
+        if roll < 0.4:
+            return tirx.BufferStore(b, tirx.BufferLoad(b, [idx]) * 1, [idx])
+        if roll < 0.5:
+            return tirx.BufferStore(b, tirx.BufferLoad(b, [tirx.floormod(idx + 1, size)]), [idx])
+        value = tirx.BufferLoad(a, [index(env)]) * rng.randint(1, 3)
+        if env and rng.random() < 0.5:
+            value = value + rng.choice(env)
+        return tirx.BufferStore(b, value, [idx])
+
+    def cond(env):
+        roll = rng.random()
+        if roll < 0.2:
+            return tirx.const(rng.random() < 0.5, "bool")
+        if roll < 0.3:
+            return tirx.likely((rng.choice(env) if env else n) < rng.randint(1, 4))
+        if roll < 0.4:
+            return extern("bool")
+        if roll < 0.5:
+            return tirx.Select(tirx.const(rng.random() < 0.5, "bool"), n < 3, n > 5)
+        return (rng.choice(env) if env else n) < rng.randint(0, 4)
+
+    def extent(env):
+        roll = rng.random()
+        if roll < 0.15:
+            return tirx.const(0, "int32")
+        if roll < 0.3 and env:
+            return rng.choice(env) - rng.randint(0, 4)
+        if roll < 0.4:
+            return n
+        if roll < 0.5:
+            return tirx.Select(
+                tirx.const(rng.random() < 0.5, "bool"),
+                tirx.const(3, "int32"),
+                tirx.const(0, "int32"),
+            )
+        return tirx.const(rng.randint(1, 4), "int32")
+
+    def stmt(depth, env):
+        roll = rng.random()
+        if depth >= 4 or roll < 0.2:
+            return store(env) if rng.random() < 0.5 else empty(env)
+        if roll < 0.3:
+            return tirx.Evaluate(extern())
+        if roll < 0.5:
+            var = fresh("i")
+            lo = extern() if rng.random() < 0.05 else tirx.const(rng.randint(0, 2), "int32")
+            return tirx.For(var, lo, extent(env), SERIAL, stmt(depth + 1, env + [var]))
+        if roll < 0.65:
+            return seq([stmt(depth + 1, env) for _ in range(rng.randint(2, 3))])
+        if roll < 0.8:
+            else_case = stmt(depth + 1, env) if rng.random() < 0.6 else None
+            return tirx.IfThenElse(cond(env), stmt(depth + 1, env), else_case)
+        if roll < 0.9:
+            key = rng.choice(["pragma_x", "pragma_x", "pragma_debug_skip_region"])
+            value = extern() if rng.random() < 0.3 else n
+            return tirx.AttrStmt(tirx.const(0, "int32"), key, value, stmt(depth + 1, env))
+        var = fresh("x")
+        return seq([tirx.Bind(var, n + rng.randint(0, 3)), stmt(depth + 1, env + [var])])
+
+    body = seq([stmt(0, []) for _ in range(rng.randint(1, 3))])
+    return tirx.PrimFunc([a, b, n], body).with_attr("global_symbol", "main")

@@ -23,5 +23,8 @@ tvm::ffi::ObjectRef StrengthReduce();
 /*! \brief Hoist loop-invariant pure computations into bindings before their loop. */
 tvm::ffi::ObjectRef LoopInvariantCodeMotion();
 
+/*! \brief Remove statements that do nothing, as TVM's tirx.transform.RemoveNoOp() does. */
+tvm::ffi::ObjectRef RemoveNoOp();
+
 }  // namespace tir_passes
 #endif  // TIR_PASSES_PASSES_H_

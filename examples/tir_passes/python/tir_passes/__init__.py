@@ -20,3 +20,8 @@ def StrengthReduce():  # noqa: N802
 def LoopInvariantCodeMotion():  # noqa: N802
     """Compute loop-invariant pure expressions once, in bindings placed before their loop."""
     return extension["transform.LoopInvariantCodeMotion"]()
+
+
+def RemoveNoOp():  # noqa: N802
+    """Remove statements that do nothing, as TVM's ``tvm.tirx.transform.RemoveNoOp()`` does."""
+    return extension["transform.RemoveNoOp"]()
