@@ -212,3 +212,81 @@ def noop_program(seed: int, size: int = 32):
 
     body = seq([stmt(0, []) for _ in range(rng.randint(1, 3))])
     return tirx.PrimFunc([a, b, n], body).with_attr("global_symbol", "main")
+
+
+def int64_program(seed: int):
+    """Loop nests over int64 variables, for NarrowDataType: constant extents that fit in int32
+    and ones that do not (3e9), symbolic extents (an int64 parameter), index arithmetic (+, *,
+    floordiv, floormod, min, max, select), bindings of indices, conditions on loop variables,
+    integer casts, and loop variables stored as values into int32 and float32 buffers."""
+    rng = random.Random(seed)
+    i64 = "int64"
+    a = tirx.decl_buffer((tirx.const(1 << 20, i64),), "float32", "A")
+    b = tirx.decl_buffer((tirx.const(1 << 20, i64),), "float32", "B")
+    c = tirx.decl_buffer((tirx.const(64, i64),), "int32", "C")
+    n = tirx.Var("n", i64)
+    counter = [0]
+
+    def const(v):
+        return tirx.const(v, i64)
+
+    def fresh(prefix):
+        counter[0] += 1
+        return tirx.Var(f"{prefix}{counter[0]}", i64)
+
+    def index(env):
+        if not env:
+            return const(rng.randrange(64))
+        expr = rng.choice(env)
+        for _ in range(rng.randint(0, 2)):
+            roll = rng.random()
+            other = rng.choice(env) if rng.random() < 0.5 else const(rng.randint(1, 16))
+            if roll < 0.3:
+                expr = expr * const(rng.choice([2, 4, 16, 3000]))
+            elif roll < 0.5:
+                expr = expr + other
+            elif roll < 0.6:
+                expr = tirx.floordiv(expr, const(rng.choice([2, 8])))
+            elif roll < 0.7:
+                expr = tirx.floormod(expr, const(rng.choice([4, 16])))
+            elif roll < 0.8:
+                expr = tirx.min(expr, other)
+            elif roll < 0.85:
+                expr = tirx.max(expr, other)
+            elif roll < 0.9:
+                expr = tirx.Cast(i64, tirx.Cast("int32", expr))
+            else:
+                expr = tirx.Select(expr < const(8), expr, other)
+        return expr
+
+    def stmt(depth, env):
+        roll = rng.random()
+        if depth >= 3 or roll < 0.3:
+            target = rng.random()
+            if target < 0.2 and env:
+                value = tirx.Cast("int32", rng.choice(env) + const(1))
+                return tirx.BufferStore(c, value, [index(env)])
+            if target < 0.3 and env:
+                return tirx.BufferStore(b, tirx.Cast("float32", rng.choice(env)), [index(env)])
+            return tirx.BufferStore(b, tirx.BufferLoad(a, [index(env)]) * 2.0, [index(env)])
+        if roll < 0.7:
+            var = fresh("i")
+            extent_roll = rng.random()
+            if extent_roll < 0.1:
+                extent = const(3_000_000_000)
+            elif extent_roll < 0.2:
+                extent = n
+            else:
+                extent = const(rng.choice([1, 4, 16, 128, 1024]))
+            return tirx.For(var, const(0), extent, SERIAL, stmt(depth + 1, env + [var]))
+        if roll < 0.8:
+            return seq([stmt(depth + 1, env) for _ in range(rng.randint(2, 3))])
+        if roll < 0.9:
+            lhs = rng.choice(env) if env else n
+            else_case = stmt(depth + 1, env) if rng.random() < 0.4 else None
+            return tirx.IfThenElse(lhs < const(rng.randint(1, 9)), stmt(depth + 1, env), else_case)
+        var = fresh("x")
+        return seq([tirx.Bind(var, index(env)), stmt(depth + 1, env + [var])])
+
+    body = seq([stmt(0, []) for _ in range(rng.randint(1, 3))])
+    return tirx.PrimFunc([a, b, c, n], body).with_attr("global_symbol", "main")
