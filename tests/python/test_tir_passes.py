@@ -354,3 +354,21 @@ def test_narrowed_kernel_matches_numpy():
     tvm.compile(mod, target="llvm")["kernel"](tvm.runtime.tensor(a), out)
     x = np.arange(64)
     np.testing.assert_allclose(out.numpy(), a[63 - x] * 2 + x // 3, rtol=1e-6)
+
+
+def test_narrow_datatype_narrows_an_allocated_buffer_and_keeps_shifts_typed():
+    @T.prim_func
+    def before(A: T.Buffer((T.int64(64),), "float32"), C: T.Buffer((T.int64(64),), "int32")):
+        L = T.alloc_buffer((T.int64(64),), "float32")
+        for i in range(T.int64(64)):
+            L[i] = A[i]
+        for i in range(T.int64(8)):
+            A[i << T.int64(2)] = L[i >> T.int64(1)]
+            C[i & T.int64(3)] = T.Cast("int32", (i << T.int64(1)) + T.int64(1))
+
+    mod = tvm.IRModule({"main": before})
+    after = tir_passes.NarrowDataType(32)(mod)
+    tvm.ir.assert_structural_equal(after, tvm.tirx.transform.NarrowDataType(32)(mod))
+    text = after["main"].script()
+    assert "T.alloc_buffer((64,))" in text  # shape and layout narrowed: a new buffer variable
+    assert 'T.Cast("int64", i) << T.int64(1)' in text  # a value keeps its width, promoted

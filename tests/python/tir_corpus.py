@@ -217,8 +217,9 @@ def noop_program(seed: int, size: int = 32):
 def int64_program(seed: int):
     """Loop nests over int64 variables, for NarrowDataType: constant extents that fit in int32
     and ones that do not (3e9), symbolic extents (an int64 parameter), index arithmetic (+, *,
-    floordiv, floormod, min, max, select), bindings of indices, conditions on loop variables,
-    integer casts, and loop variables stored as values into int32 and float32 buffers."""
+    floordiv, floormod, min, max, shifts, bitwise and/or, select), bindings of indices, conditions
+    on loop variables, integer casts, loop variables stored as values into int32 and float32
+    buffers, and a local buffer allocated with an int64 shape."""
     rng = random.Random(seed)
     i64 = "int64"
     a = tirx.decl_buffer((tirx.const(1 << 20, i64),), "float32", "A")
@@ -226,6 +227,9 @@ def int64_program(seed: int):
     c = tirx.decl_buffer((tirx.const(64, i64),), "int32", "C")
     n = tirx.Var("n", i64)
     counter = [0]
+    local = None
+    if rng.random() < 0.3:
+        local = tirx.decl_buffer((tirx.const(rng.choice([64, 1 << 33]), i64),), "float32", "L")
 
     def const(v):
         return tirx.const(v, i64)
@@ -249,10 +253,16 @@ def int64_program(seed: int):
                 expr = tirx.floordiv(expr, const(rng.choice([2, 8])))
             elif roll < 0.7:
                 expr = tirx.floormod(expr, const(rng.choice([4, 16])))
-            elif roll < 0.8:
+            elif roll < 0.75:
                 expr = tirx.min(expr, other)
-            elif roll < 0.85:
+            elif roll < 0.8:
                 expr = tirx.max(expr, other)
+            elif roll < 0.83:
+                expr = expr << const(rng.randint(0, 3))
+            elif roll < 0.86:
+                expr = expr >> const(1)
+            elif roll < 0.88:
+                expr = expr & const(rng.choice([3, 15]))
             elif roll < 0.9:
                 expr = tirx.Cast(i64, tirx.Cast("int32", expr))
             else:
@@ -268,7 +278,10 @@ def int64_program(seed: int):
                 return tirx.BufferStore(c, value, [index(env)])
             if target < 0.3 and env:
                 return tirx.BufferStore(b, tirx.Cast("float32", rng.choice(env)), [index(env)])
-            return tirx.BufferStore(b, tirx.BufferLoad(a, [index(env)]) * 2.0, [index(env)])
+            if target < 0.4 and local is not None:
+                return tirx.BufferStore(local, tirx.BufferLoad(a, [index(env)]), [index(env)])
+            source = local if local is not None and target < 0.5 else a
+            return tirx.BufferStore(b, tirx.BufferLoad(source, [index(env)]) * 2.0, [index(env)])
         if roll < 0.7:
             var = fresh("i")
             extent_roll = rng.random()
@@ -288,5 +301,7 @@ def int64_program(seed: int):
         var = fresh("x")
         return seq([tirx.Bind(var, index(env)), stmt(depth + 1, env + [var])])
 
-    body = seq([stmt(0, []) for _ in range(rng.randint(1, 3))])
-    return tirx.PrimFunc([a, b, c, n], body).with_attr("global_symbol", "main")
+    body = [stmt(0, []) for _ in range(rng.randint(1, 3))]
+    if local is not None:
+        body = [tirx.AllocBuffer(local)] + body
+    return tirx.PrimFunc([a, b, c, n], seq(body)).with_attr("global_symbol", "main")

@@ -14,8 +14,9 @@
  *    loop bounds, and operands whose partner's type changed (so both sides agree again, through
  *    TVM's own operators, which promote and fold). A binding whose value changed type gets a
  *    variable of the new type; a stored value is cast back to the buffer's type.
- * Buffer shapes (parameters or allocations), thread bindings and blocks are not handled: the pass
- * is meant for the loop nests TVM's lowering produces before them (see the tests' corpus).
+ * Allocated and declared buffers get their shapes narrowed the same way (a new buffer variable);
+ * parameters' buffers keep theirs, as in TVM. Thread bindings (`thread_extent`) and blocks are
+ * not handled (TVM 0.27's own pass crashes on blocks).
  */
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/analysis.h>
@@ -35,6 +36,12 @@
 namespace tir_passes {
 namespace {
 using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
+
+using tvm_extend::ir::GlobalFunction;
+using BinaryOp = GlobalFunction<Expr(Expr, Expr, tvm::ffi::ObjectRef)>;
+BinaryOp shift_left{"prim.left_shift"}, shift_right{"prim.right_shift"};
+BinaryOp bitwise_and{"prim.bitwise_and"}, bitwise_or{"prim.bitwise_or"};
+BinaryOp bitwise_xor{"prim.bitwise_xor"};
 
 bool SameType(const DLDataType& a, const DLDataType& b) {
   return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
@@ -99,6 +106,24 @@ class DataTypeVisitor : public StmtExprVisitor {
     }
     loop_types_[op.loop_var().get()] = TypeOf(op.extent());
     StmtExprVisitor::VisitStmt_(op);
+  }
+  void VisitStmt_(const AllocBuffer& op) override { VisitBufferDef(op.buffer()); }
+  void VisitStmt_(const DeclBuffer& op) override {
+    VisitExpr(op.data());
+    VisitBufferDef(op.buffer());
+  }
+  /*! \brief A buffer's definition: its shape, strides, offset (as TVM's VisitBufferDef). */
+  void VisitBufferDef(const Var& buffer) {
+    BufferType type(buffer.ty());
+    for (Expr e : type.shape()) VisitExpr(e);
+    for (Expr e : type.strides()) VisitExpr(e);
+    VisitExpr(type.elem_offset());
+    for (Expr e : type.allocated_addr()) VisitExpr(e);
+    if (TileLayout layout = type.layout().as<TileLayout>(); layout.defined()) {
+      for (const auto& iters : {layout.shard(), layout.replica()}) {
+        for (Iter it : iters) VisitExpr(it.extent()), VisitExpr(it.stride());
+      }
+    }
   }
   void VisitExpr_(const Var& op) override {
     auto it = loop_types_.find(op.get());
@@ -235,6 +260,7 @@ class Narrower : public StmtExprMutator {
       : narrow_(std::move(narrow)) {}
 
   Expr VisitExpr_(const Var& op) override {
+    if (auto buffer = buffers_.find(op.get()); buffer != buffers_.end()) return buffer->second;
     auto remapped = remap_.find(op.get());
     if (remapped != remap_.end()) return remapped->second;
     auto it = narrow_.find(op.get());
@@ -302,6 +328,14 @@ class Narrower : public StmtExprMutator {
     return Binary(op, [](Expr a, Expr b) { return a >= b; });
   }
 
+  // Shifts and bitwise operations: rebuilt by TVM's operator (which promotes to the wider
+  // type), without the second, narrowing visit of the arithmetic above.
+  Expr VisitExpr_(const LShift& op) override { return Legalize(op, shift_left); }
+  Expr VisitExpr_(const RShift& op) override { return Legalize(op, shift_right); }
+  Expr VisitExpr_(const BitwiseAnd& op) override { return Legalize(op, bitwise_and); }
+  Expr VisitExpr_(const BitwiseOr& op) override { return Legalize(op, bitwise_or); }
+  Expr VisitExpr_(const BitwiseXor& op) override { return Legalize(op, bitwise_xor); }
+
   Expr VisitExpr_(const Select& op) override {
     Expr cond = VisitExpr(op.condition()), t = VisitExpr(op.true_value()),
          f = VisitExpr(op.false_value());
@@ -327,18 +361,34 @@ class Narrower : public StmtExprMutator {
   }
 
   Expr VisitExpr_(const TensorLoad& op) override {
+    Var buffer = BufferUse(Var(op.source()));
     auto indices = Indices(op.indices());
-    if (indices.same_as(op.indices())) return op;
-    return TensorLoad::Make(Var(op.source()), indices);
+    if (buffer.same_as(op.source()) && indices.same_as(op.indices())) return op;
+    return TensorLoad::Make(buffer, indices);
   }
 
   Stmt VisitStmt_(const BufferStore& op) override {
+    Var buffer = BufferUse(op.buffer());
     Expr value = VisitExpr(op.value());
-    DLDataType stored = BufferType(op.buffer().ty()).dtype().dtype();
+    DLDataType stored = BufferType(buffer.ty()).dtype().dtype();
     if (!SameType(TypeOf(value), stored) && TypeOf(value).lanes == 1) value = CastTo(stored, value);
     auto indices = Indices(op.indices());
-    if (value.same_as(op.value()) && indices.same_as(op.indices())) return op;
-    return BufferStore::Make(op.buffer(), value, indices);
+    if (buffer.same_as(op.buffer()) && value.same_as(op.value()) && indices.same_as(op.indices())) {
+      return op;
+    }
+    return BufferStore::Make(buffer, value, indices);
+  }
+
+  Stmt VisitStmt_(const AllocBuffer& op) override {
+    Var buffer = BufferDef(op.buffer());
+    return buffer.same_as(op.buffer()) ? Stmt(op)
+                                       : Stmt(AllocBuffer::Make(buffer, op.annotations()));
+  }
+  Stmt VisitStmt_(const DeclBuffer& op) override {
+    Expr data = VisitExpr(op.data());
+    Var buffer = BufferDef(op.buffer());
+    if (data.same_as(op.data()) && buffer.same_as(op.buffer())) return op;
+    return DeclBuffer::Make(buffer, data);
   }
 
   Stmt VisitStmt_(const For& op) override {
@@ -384,6 +434,54 @@ class Narrower : public StmtExprMutator {
     return make(lhs, rhs);
   }
 
+  template <typename T, typename Op>
+  Expr Legalize(const T& op, const Op& make) {
+    Expr a = VisitExpr(op.a()), b = VisitExpr(op.b());
+    if (a.same_as(op.a()) && b.same_as(op.b()) && SameType(TypeOf(a), TypeOf(b))) return op;
+    return make(a, b, {});
+  }
+
+  /*! \brief A buffer definition, its shape (strides, offset) rewritten with narrowing enabled;
+   *         a changed one becomes a new buffer variable, which later uses refer to. */
+  Var BufferDef(const Var& buffer) {
+    if (auto it = buffers_.find(buffer.get()); it != buffers_.end()) return it->second;
+    BufferType type(buffer.ty());
+    bool saved = enabled_;
+    enabled_ = true;
+    auto visit = [this](const Expr& e) { return VisitExpr(e); };
+    auto shape = MutateList(type.shape(), visit), strides = MutateList(type.strides(), visit);
+    Expr elem_offset = VisitExpr(type.elem_offset());
+    auto allocated_addr = MutateList(type.allocated_addr(), visit);
+    // A tiled layout's extents and strides go with the shape.
+    Layout layout = type.layout();
+    if (TileLayout tile = layout.as<TileLayout>(); tile.defined()) {
+      auto iter = [this](const Iter& it) {
+        Expr extent = VisitExpr(it.extent()), stride = VisitExpr(it.stride());
+        if (extent.same_as(it.extent()) && stride.same_as(it.stride())) return it;
+        return Iter::Make(extent, stride, it.axis());
+      };
+      auto shard = MutateList(tile.shard(), iter), replica = MutateList(tile.replica(), iter);
+      if (!shard.same_as(tile.shard()) || !replica.same_as(tile.replica())) {
+        layout = TileLayout::Make(shard, replica, tile.offset());
+      }
+    }
+    enabled_ = saved;
+    if (shape.same_as(type.shape()) && strides.same_as(type.strides()) &&
+        elem_offset.same_as(type.elem_offset()) && allocated_addr.same_as(type.allocated_addr()) &&
+        layout.same_as(type.layout())) {
+      return buffer;
+    }
+    type = type.with_shape(shape).with_strides(strides).with_elem_offset(elem_offset);
+    type = type.with_layout(layout);
+    Var fresh = Var::Make(buffer.name(), type.with_allocated_addr(allocated_addr));
+    buffers_.emplace(buffer.get(), fresh);
+    return fresh;
+  }
+  Var BufferUse(const Var& buffer) {
+    auto it = buffers_.find(buffer.get());
+    return it == buffers_.end() ? buffer : it->second;
+  }
+
   tvm_extend::ir::List<Expr> Indices(const tvm_extend::ir::List<Expr>& indices) {
     bool saved = enabled_;
     enabled_ = true;
@@ -394,6 +492,7 @@ class Narrower : public StmtExprMutator {
 
   std::unordered_map<const tvm::ffi::Object*, DLDataType> narrow_;
   std::unordered_map<const tvm::ffi::Object*, Var> remap_;
+  std::unordered_map<const tvm::ffi::Object*, Var> buffers_;
   bool enabled_ = false;
 };
 }  // namespace
