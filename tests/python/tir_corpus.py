@@ -218,8 +218,8 @@ def int64_program(seed: int):
     """Loop nests over int64 variables, for NarrowDataType: constant extents that fit in int32
     and ones that do not (3e9), symbolic extents (an int64 parameter), index arithmetic (+, *,
     floordiv, floormod, min, max, shifts, bitwise and/or, select), bindings of indices, conditions
-    on loop variables, integer casts, loop variables stored as values into int32 and float32
-    buffers, and a local buffer allocated with an int64 shape."""
+    on loop variables, integer casts, lets, loop variables stored as values into int32 and float32
+    buffers, a local buffer allocated with an int64 shape, and a thread launch."""
     rng = random.Random(seed)
     i64 = "int64"
     a = tirx.decl_buffer((tirx.const(1 << 20, i64),), "float32", "A")
@@ -265,8 +265,11 @@ def int64_program(seed: int):
                 expr = expr & const(rng.choice([3, 15]))
             elif roll < 0.9:
                 expr = tirx.Cast(i64, tirx.Cast("int32", expr))
-            else:
+            elif roll < 0.95:
                 expr = tirx.Select(expr < const(8), expr, other)
+            else:
+                var = fresh("v")
+                expr = tirx.Let(var, expr, var + other)
         return expr
 
     def stmt(depth, env):
@@ -301,7 +304,14 @@ def int64_program(seed: int):
         var = fresh("x")
         return seq([tirx.Bind(var, index(env)), stmt(depth + 1, env + [var])])
 
-    body = [stmt(0, []) for _ in range(rng.randint(1, 3))]
+    threads = []
+    if rng.random() < 0.2:  # a thread launch, its variable used like a loop's
+        tx = tirx.Var("tx", i64)
+        threads = [(tirx.IterVar(None, tx, tirx.IterVar.ThreadIndex, "threadIdx.x"), tx)]
+    body = [stmt(0, [v for _, v in threads]) for _ in range(rng.randint(1, 3))]
     if local is not None:
         body = [tirx.AllocBuffer(local)] + body
-    return tirx.PrimFunc([a, b, c, n], seq(body)).with_attr("global_symbol", "main")
+    body = seq(body)
+    for iv, _ in threads:
+        body = tirx.AttrStmt(iv, "thread_extent", const(rng.choice([32, 1 << 32])), body)
+    return tirx.PrimFunc([a, b, c, n], body).with_attr("global_symbol", "main")

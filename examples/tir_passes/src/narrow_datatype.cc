@@ -15,8 +15,9 @@
  *    TVM's own operators, which promote and fold). A binding whose value changed type gets a
  *    variable of the new type; a stored value is cast back to the buffer's type.
  * Allocated and declared buffers get their shapes narrowed the same way (a new buffer variable);
- * parameters' buffers keep theirs, as in TVM. Thread bindings (`thread_extent`) and blocks are
- * not handled (TVM 0.27's own pass crashes on blocks).
+ * parameters' buffers keep theirs, as in TVM. Thread launches (`thread_extent`) narrow their
+ * variable like a loop's. Blocks (s_tir) and loops bound to threads are not handled (TVM 0.27's
+ * own pass crashes on blocks).
  */
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/analysis.h>
@@ -42,6 +43,13 @@ using BinaryOp = GlobalFunction<Expr(Expr, Expr, tvm::ffi::ObjectRef)>;
 BinaryOp shift_left{"prim.left_shift"}, shift_right{"prim.right_shift"};
 BinaryOp bitwise_and{"prim.bitwise_and"}, bitwise_or{"prim.bitwise_or"};
 BinaryOp bitwise_xor{"prim.bitwise_xor"};
+
+/*! \brief A thread's launch: `T.launch_thread` (thread_extent) or a virtual thread. */
+bool IsThreadExtent(const AttrStmt& op) {
+  return (op.attr_key() == "thread_extent" || op.attr_key() == "virtual_thread") &&
+         op.node().as<tvm::ffi::ObjectRef>() &&
+         IterVar::IsInstance(*op.node().as<tvm::ffi::ObjectRef>());
+}
 
 bool SameType(const DLDataType& a, const DLDataType& b) {
   return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
@@ -106,6 +114,21 @@ class DataTypeVisitor : public StmtExprVisitor {
     }
     loop_types_[op.loop_var().get()] = TypeOf(op.extent());
     StmtExprVisitor::VisitStmt_(op);
+  }
+  void VisitStmt_(const AttrStmt& op) override {
+    if (IsThreadExtent(op)) {
+      Var var = IterVar(*op.node().as<tvm::ffi::ObjectRef>()).var();
+      analyzer_.Bind(var, Range::Make(IntImm::Make(TypeOf(op.value()), 0), op.value()));
+      loop_types_[var.get()] = TypeOf(op.value());
+    }
+    StmtExprVisitor::VisitStmt_(op);
+  }
+  // A let's variable gets its value's bound while the body is visited, as in TVM's bound
+  // analysis of the whole let (whose results TVM's pass memoizes for every sub-expression).
+  void VisitExpr_(const Let& op) override {
+    VisitExpr(op.value());
+    analyzer_.Update(op.var(), analyzer_.Bound(op.value()));
+    VisitExpr(op.body());
   }
   void VisitStmt_(const AllocBuffer& op) override { VisitBufferDef(op.buffer()); }
   void VisitStmt_(const DeclBuffer& op) override {
@@ -352,8 +375,14 @@ class Narrower : public StmtExprMutator {
     Expr value = VisitExpr(op.value());
     Var var = op.var();
     if (!SameType(TypeOf(value), TypeOf(var))) {
-      var = Var::Make(var.name(), PrimType::Make(TypeOf(value)));
-      remap_[op.var().get()] = var;
+      // A let met again (a shared node, or a second, narrowing visit) keeps its new variable.
+      auto it = remap_.find(op.var().get());
+      if (it != remap_.end() && SameType(TypeOf(it->second), TypeOf(value))) {
+        var = it->second;
+      } else {
+        var = Var::Make(var.name(), PrimType::Make(TypeOf(value)));
+        remap_[op.var().get()] = var;
+      }
     }
     Expr body = VisitExpr(op.body());
     if (value.same_as(op.value()) && body.same_as(op.body())) return op;
@@ -377,6 +406,29 @@ class Narrower : public StmtExprMutator {
       return op;
     }
     return BufferStore::Make(buffer, value, indices);
+  }
+
+  // A thread launch: its extent and whole body rewritten with narrowing enabled (as TVM does),
+  // the thread variable and its IterVar renewed with the narrowed type.
+  Stmt VisitStmt_(const AttrStmt& op) override {
+    if (!IsThreadExtent(op)) return StmtExprMutator::VisitStmt_(op);
+    bool saved = enabled_;
+    enabled_ = true;
+    Expr value = VisitExpr(op.value());
+    Stmt body = VisitStmt(op.body());
+    enabled_ = saved;
+    IterVar iv(*op.node().as<tvm::ffi::ObjectRef>());
+    auto it = thread_vars_.find(iv.get());
+    if (it == thread_vars_.end()) {
+      Var var(VisitExpr(iv.var()));
+      Range dom = iv.dom();
+      if (dom.defined() && !SameType(TypeOf(dom.extent()), TypeOf(var))) {
+        dom = Range::Make(CastTo(TypeOf(var), dom.min()), CastTo(TypeOf(var), dom.extent()));
+      }
+      it = thread_vars_.emplace(iv.get(), IterVar::Make(dom, var, iv.iter_type(), iv.thread_tag()))
+               .first;
+    }
+    return AttrStmt::Make(it->second, op.attr_key(), CastTo(TypeOf(it->second.var()), value), body);
   }
 
   Stmt VisitStmt_(const AllocBuffer& op) override {
@@ -493,6 +545,7 @@ class Narrower : public StmtExprMutator {
   std::unordered_map<const tvm::ffi::Object*, DLDataType> narrow_;
   std::unordered_map<const tvm::ffi::Object*, Var> remap_;
   std::unordered_map<const tvm::ffi::Object*, Var> buffers_;
+  std::unordered_map<const tvm::ffi::Object*, IterVar> thread_vars_;
   bool enabled_ = false;
 };
 }  // namespace

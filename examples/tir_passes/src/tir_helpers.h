@@ -25,6 +25,8 @@ using tvm_extend::ir::GlobalFunction;
 inline GlobalFunction<tvm::ffi::Function(Analyzer, Expr)> enter_constraint{
     "sym.AnalyzerEnterConstraintContext"};
 inline GlobalFunction<bool(Analyzer, Expr, Expr)> can_prove_equal{"sym.AnalyzerCanProveEqual"};
+inline GlobalFunction<void(Analyzer, Var, ConstIntBound, bool)> update_bound{
+    "sym.AnalyzerConstIntBoundUpdate"};
 #pragma GCC visibility pop
 }  // namespace helpers_detail
 
@@ -122,6 +124,10 @@ class PassAnalyzer {
   ConstIntBound Bound(const Expr& e) { return analysis_detail::const_int_bound(self_, e); }
   void Bind(const Var& var, const Expr& value) { analysis_detail::bind(self_, var, value, true); }
   void Bind(const Var& var, const Range& range) { analysis_detail::bind(self_, var, range, true); }
+  /*! \brief Set only the constant bound of `var` (what TVM's bound analysis does for a let). */
+  void Update(const Var& var, const ConstIntBound& bound) {
+    helpers_detail::update_bound(self_, var, bound, true);
+  }
   const Analyzer& handle() const { return self_; }
 
  private:
