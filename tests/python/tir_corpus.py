@@ -110,9 +110,10 @@ def seq(stmts):
 def noop_program(seed: int, size: int = 32):
     """A program full of statements that may do nothing, for RemoveNoOp: evaluations of
     constants, pure expressions, loads and (kept) extern calls; loops with empty bodies, zero,
-    negative, symbolic or outer-loop-dependent extents; conditions that are constant, symbolic,
-    `likely` or calls; attributes with empty bodies; stores of the value already there (and of
-    neighbouring values, which are not no-ops); bindings; constant selects in loop bounds."""
+    negative, symbolic or outer-loop-dependent extents; while loops; conditions that are
+    constant, symbolic, `likely` or calls; attributes with empty bodies; stores of the value
+    already there (and of neighbouring values, which are not no-ops); bindings; constant
+    selects in loop bounds."""
     rng = random.Random(seed)
     a = tirx.decl_buffer((size,), "int32", "A")
     b = tirx.decl_buffer((size,), "int32", "B")
@@ -177,7 +178,7 @@ def noop_program(seed: int, size: int = 32):
         if roll < 0.15:
             return tirx.const(0, "int32")
         if roll < 0.3 and env:
-            return rng.choice(env) - rng.randint(0, 4)
+            return rng.choice(env) - (n if rng.random() < 0.3 else rng.randint(0, 4))
         if roll < 0.4:
             return n
         if roll < 0.5:
@@ -192,8 +193,10 @@ def noop_program(seed: int, size: int = 32):
         roll = rng.random()
         if depth >= 4 or roll < 0.2:
             return store(env) if rng.random() < 0.5 else empty(env)
-        if roll < 0.3:
+        if roll < 0.25:
             return tirx.Evaluate(extern())
+        if roll < 0.3:
+            return tirx.While(cond(env), stmt(depth + 1, env))
         if roll < 0.5:
             var = fresh("i")
             lo = extern() if rng.random() < 0.05 else tirx.const(rng.randint(0, 2), "int32")
