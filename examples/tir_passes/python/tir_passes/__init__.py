@@ -20,3 +20,14 @@ def StrengthReduce():  # noqa: N802
 def LoopInvariantCodeMotion():  # noqa: N802
     """Compute loop-invariant pure expressions once, in bindings placed before their loop."""
     return extension["transform.LoopInvariantCodeMotion"]()
+
+
+def RemoveNoOp():  # noqa: N802
+    """Remove statements that do nothing, as TVM's ``tvm.tirx.transform.RemoveNoOp()`` does."""
+    return extension["transform.RemoveNoOp"]()
+
+
+def NarrowDataType(bits: int = 32):  # noqa: N802
+    """int64 loop variables and index arithmetic narrowed to ``bits`` where TVM's analyzer proves
+    they fit, as ``tvm.tirx.transform.NarrowDataType(bits)`` does."""
+    return extension["transform.NarrowDataType"](bits)
