@@ -23,5 +23,9 @@ tvm::ffi::ObjectRef StrengthReduce();
 /*! \brief Hoist loop-invariant pure computations into bindings before their loop. */
 tvm::ffi::ObjectRef LoopInvariantCodeMotion();
 
+/*! \brief Loops of kind VECTORIZED with a constant extent become vector code (TVM's
+ *         VectorizeLoop, written with the typed views). */
+tvm::ffi::ObjectRef VectorizeLoop();
+
 }  // namespace tir_passes
 #endif  // TIR_PASSES_PASSES_H_

@@ -20,3 +20,10 @@ def StrengthReduce():  # noqa: N802
 def LoopInvariantCodeMotion():  # noqa: N802
     """Compute loop-invariant pure expressions once, in bindings placed before their loop."""
     return extension["transform.LoopInvariantCodeMotion"]()
+
+
+def VectorizeLoop():  # noqa: N802
+    """Loops of kind VECTORIZED with a constant extent become vector code: the loop variable
+    becomes a Ramp, scalars are broadcast where they meet vectors, and a statement that cannot
+    be vectorized becomes a serial loop over the lanes, as TVM's tirx.transform.VectorizeLoop."""
+    return extension["transform.VectorizeLoop"]()
