@@ -5,6 +5,7 @@ import import_time
 import load_time
 import matmul
 import reload_memory
+import tvm_pass_vectorize
 
 if __name__ == "__main__":
     print("== build_time ==")
@@ -17,3 +18,5 @@ if __name__ == "__main__":
     reload_memory.main()
     print("== matmul ==")
     matmul.main()
+    print("== tvm_pass_vectorize ==")
+    tvm_pass_vectorize.main()

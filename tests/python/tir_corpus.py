@@ -318,3 +318,163 @@ def int64_program(seed: int):
     for iv, _ in threads:
         body = tirx.AttrStmt(iv, "thread_extent", const(rng.choice([32, 1 << 32])), body)
     return tirx.PrimFunc([a, b, c, n], body).with_attr("global_symbol", "main")
+
+
+VECTORIZED = tirx.ForKind.VECTORIZED
+VECTOR_DTYPES = ("int32", "float32", "int8", "float16")
+
+
+def vector_program(seed: int, size: int = 256):
+    """A function with vectorized loops (2, 4, 8 or 16 lanes) for checking TVM's VectorizeLoop:
+    int32/float32/int8/float16 arithmetic, casts, min/max, selects, loads with affine indices
+    (strides 1-3), ramps and broadcasts already in the body, loop-invariant scalars,
+    vectorizable calls (exp), lets, bitwise and logical operators, serial loops around and
+    inside the vectorized ones, bindings, and statements TVM scalarizes (an `if` or an
+    `if_then_else` whose condition depends on the lane, a call TVM does not vectorize)."""
+    rng = random.Random(seed)
+    bufs = {d: tirx.decl_buffer((size,), d, f"buf_{d}") for d in VECTOR_DTYPES}
+    x, y = tirx.Var("x", "int32"), tirx.Var("y", "float32")
+    counter = [0]
+
+    def fresh(prefix):
+        counter[0] += 1
+        return tirx.Var(f"{prefix}{counter[0]}", "int32")
+
+    def index(ctx):
+        """An affine index: constant + outer * c + lane * stride (+ an inner serial variable)."""
+        expr = tirx.const(rng.randrange(32), "int32")
+        for outer in ctx["outer"]:
+            if rng.random() < 0.6:
+                expr = expr + outer * rng.choice([1, 4, 16])
+        if ctx["lane"] is not None and rng.random() < 0.85:
+            stride = rng.choice([1, 1, 1, 2, 3])
+            expr = expr + (ctx["lane"] * stride if stride != 1 else ctx["lane"])
+        for inner in ctx["inner"]:
+            if rng.random() < 0.7:
+                expr = expr + inner
+        return expr
+
+    def leaf(dtype, ctx):
+        roll = rng.random()
+        if roll < 0.45:
+            return tirx.BufferLoad(bufs[dtype], [index(ctx)])
+        if roll < 0.6:
+            return tirx.const(rng.randint(1, 5), dtype)
+        if roll < 0.8 and ctx["lane"] is not None:
+            lane = rng.choice(
+                [
+                    ctx["lane"],
+                    ctx["lane"] + rng.randint(0, 3),
+                    x - ctx["lane"],  # a scalar minus a ramp stays a ramp
+                    ctx["lane"] * x,  # x may be negative: a vector multiplication
+                    rng.randint(2, 3) * ctx["lane"],  # a positive constant: a ramp
+                ]
+            )
+            return lane if dtype == "int32" else tirx.Cast(dtype, lane)
+        if ctx["bound"] and rng.random() < 0.5:
+            var = rng.choice(ctx["bound"])
+            return var if dtype == "int32" else tirx.Cast(dtype, var)
+        if dtype == "float32":
+            return y
+        return x if dtype == "int32" else tirx.Cast(dtype, x)
+
+    def condition(ctx, lane_dependent):
+        if lane_dependent and ctx["lane"] is not None:
+            return ctx["lane"] < rng.randint(1, 6)
+        if ctx["outer"] and rng.random() < 0.5:
+            return rng.choice(ctx["outer"]) < rng.randint(1, 3)
+        return x < rng.randint(0, 9)
+
+    def expr(dtype, ctx, depth):
+        if depth >= 3 or rng.random() < 0.3:
+            return leaf(dtype, ctx)
+        a, b = expr(dtype, ctx, depth + 1), expr(dtype, ctx, depth + 1)
+        roll = rng.random()
+        if roll < 0.2:
+            return a + b
+        if roll < 0.3:
+            return a - b
+        if roll < 0.45:
+            return a * b
+        if roll < 0.55:
+            return tirx.min(a, b)
+        if roll < 0.62:
+            return tirx.max(a, b)
+        if roll < 0.72:
+            return tirx.Select(expr(dtype, ctx, depth + 1) < expr(dtype, ctx, depth + 1), a, b)
+        if roll < 0.8:
+            other = rng.choice([d for d in VECTOR_DTYPES if d != dtype])
+            return tirx.Cast(dtype, expr(other, ctx, depth + 1))
+        if roll < 0.85 and dtype in ("float32", "float16"):
+            return tirx.exp(a)
+        if roll < 0.9 and dtype in ("int32", "int8"):
+            return tirx.floordiv(a, tirx.const(rng.choice([2, 4, 3]), dtype)) + tirx.floormod(
+                b, tirx.const(rng.choice([2, 8]), dtype)
+            )
+        if roll < 0.93:
+            return tirx.if_then_else(condition(ctx, lane_dependent=False), a, b)
+        if roll < 0.96:  # a let expression: its variable becomes a vector when its value does
+            var = tirx.Var(f"e{rng.randrange(1000)}", dtype)
+            return tirx.Let(var, a, var * var + b)
+        if dtype in ("int32", "int8"):
+            c = leaf(dtype, ctx) < leaf(dtype, ctx)
+            cond = tirx.Not(c) if rng.random() < 0.5 else tirx.And(c, x < 3)
+            return tirx.bitwise_and(a, b) + tirx.Cast(dtype, cond)
+        return a + b
+
+    def store(ctx):
+        dtype = rng.choice(VECTOR_DTYPES)
+        return tirx.BufferStore(bufs[dtype], expr(dtype, ctx, 0), [index(ctx)])
+
+    def body_stmt(ctx, depth):
+        roll = rng.random()
+        if depth >= 2 or roll < 0.45:
+            return store(ctx)
+        if roll < 0.6:  # an if: lane-dependent ones are scalarized
+            cond = condition(ctx, lane_dependent=rng.random() < 0.5)
+            else_case = body_stmt(ctx, depth + 1) if rng.random() < 0.4 else None
+            return tirx.IfThenElse(cond, body_stmt(ctx, depth + 1), else_case)
+        if roll < 0.72:  # a serial loop inside the vectorized one
+            inner = fresh("k")
+            inner_ctx = dict(ctx, inner=ctx["inner"] + [inner])
+            return tirx.For(inner, 0, rng.randint(1, 3), SERIAL, body_stmt(inner_ctx, depth + 1))
+        if roll < 0.82:  # a lane-dependent select as if_then_else: scalarized
+            dtype = rng.choice(VECTOR_DTYPES)
+            value = tirx.if_then_else(
+                condition(ctx, lane_dependent=True), expr(dtype, ctx, 2), expr(dtype, ctx, 2)
+            )
+            return tirx.BufferStore(bufs[dtype], value, [index(ctx)])
+        if roll < 0.85:  # a store of a ramp of elements, inside the vectorized loop
+            width = rng.choice([2, 4])
+            value = tirx.Broadcast(leaf("int32", dict(ctx, lane=None)), width)
+            return tirx.BufferStore(bufs["int32"], value, [tirx.Ramp(index(ctx), 1, width)])
+        if roll < 0.9:  # a call TVM does not vectorize, with a lane-dependent argument
+            value = tirx.call_pure_extern("int32", "my_scalar_fn", ctx["lane"] + x)
+            return tirx.BufferStore(bufs["int32"], value, [index(ctx)])
+        # bindings, used by the statements after them
+        var = fresh("v")
+        value = expr("int32", ctx, 1) if rng.random() < 0.7 else x * rng.randint(2, 4)
+        rest_ctx = dict(ctx, bound=ctx["bound"] + [var])
+        rest = [body_stmt(rest_ctx, depth + 1) for _ in range(rng.randint(1, 2))]
+        return tirx.SeqStmt([tirx.Bind(var, value)] + rest)
+
+    def vector_loop(outer):
+        lane = fresh("i")
+        ctx = {"outer": outer, "lane": lane, "inner": [], "bound": []}
+        stmts = [body_stmt(ctx, 0) for _ in range(rng.randint(1, 3))]
+        body = stmts[0] if len(stmts) == 1 else tirx.SeqStmt(stmts)
+        return tirx.For(lane, 0, rng.choice([2, 4, 8, 16]), VECTORIZED, body)
+
+    def top(outer, depth):
+        roll = rng.random()
+        if depth < 2 and roll < 0.4:  # a serial loop around
+            var = fresh("j")
+            return tirx.For(
+                var, rng.randint(0, 2), rng.randint(1, 4), SERIAL, top(outer + [var], depth + 1)
+            )
+        if depth < 2 and roll < 0.55:
+            return tirx.SeqStmt([top(outer, depth + 1) for _ in range(2)])
+        return vector_loop(outer)
+
+    func = tirx.PrimFunc([x, y] + list(bufs.values()), top([], 0))
+    return func.with_attr("global_symbol", "main")

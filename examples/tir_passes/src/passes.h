@@ -30,5 +30,9 @@ tvm::ffi::ObjectRef RemoveNoOp();
  *         analyzer proves them in range, as TVM's tirx.transform.NarrowDataType(bits) does. */
 tvm::ffi::ObjectRef NarrowDataType(int64_t bits);
 
+/*! \brief Loops of kind VECTORIZED with a constant extent become vector code (TVM's
+ *         VectorizeLoop, written with the typed views). */
+tvm::ffi::ObjectRef VectorizeLoop();
+
 }  // namespace tir_passes
 #endif  // TIR_PASSES_PASSES_H_
