@@ -336,9 +336,9 @@ def vector_program(seed: int, size: int = 256):
     x, y = tirx.Var("x", "int32"), tirx.Var("y", "float32")
     counter = [0]
 
-    def fresh(prefix):
+    def fresh(prefix, dtype="int32"):
         counter[0] += 1
-        return tirx.Var(f"{prefix}{counter[0]}", "int32")
+        return tirx.Var(f"{prefix}{counter[0]}", dtype)
 
     def index(ctx):
         """An affine index: constant + outer * c + lane * stride (+ an inner serial variable)."""
@@ -370,7 +370,7 @@ def vector_program(seed: int, size: int = 256):
                     rng.randint(2, 3) * ctx["lane"],  # a positive constant: a ramp
                 ]
             )
-            return lane if dtype == "int32" else tirx.Cast(dtype, lane)
+            return lane if lane.ty.dtype == dtype else tirx.Cast(dtype, lane)
         if ctx["bound"] and rng.random() < 0.5:
             var = rng.choice(ctx["bound"])
             return var if dtype == "int32" else tirx.Cast(dtype, var)
@@ -459,11 +459,13 @@ def vector_program(seed: int, size: int = 256):
         return tirx.SeqStmt([tirx.Bind(var, value)] + rest)
 
     def vector_loop(outer):
-        lane = fresh("i")
+        index_type = "int64" if rng.random() < 0.15 else "int32"  # an int64 loop variable
+        lane = fresh("i", index_type)
         ctx = {"outer": outer, "lane": lane, "inner": [], "bound": []}
         stmts = [body_stmt(ctx, 0) for _ in range(rng.randint(1, 3))]
         body = stmts[0] if len(stmts) == 1 else tirx.SeqStmt(stmts)
-        return tirx.For(lane, 0, rng.choice([2, 4, 8, 16]), VECTORIZED, body)
+        lanes = tirx.const(rng.choice([2, 4, 8, 16]), index_type)
+        return tirx.For(lane, tirx.const(0, index_type), lanes, VECTORIZED, body)
 
     def top(outer, depth):
         roll = rng.random()

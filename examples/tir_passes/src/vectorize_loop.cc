@@ -58,26 +58,42 @@ constexpr int32_t kVectorized = 2;  // tvm.tirx.ForKind.VECTORIZED
  */
 DLDataType DTypeOf(const Expr& e) {
   namespace ir = tvm_extend::ir;
-  const ObjectRef& ty = ir::ObjectField(e.get(), ir::FieldBinding<tags::F_ir_Expr__ty>::slot);
-  if (!ir::IsInstance(ty.get(), PrimType::type_slot())) return DLDataType{kDLOpaqueHandle, 0, 0};
-  return ir::PodField<DLDataType>(ty.get(), ir::FieldBinding<tags::F_ir_PrimType__dtype>::slot);
+  const ObjectRef& ty = ir::ObjectField(e.get(), ir::UseField<tags::F_ir_Expr__ty>());
+  if (!ir::IsInstance(ty.get(), ir::UseType<tags::T_ir_PrimType>())) {
+    return DLDataType{kDLOpaqueHandle, 0, 0};
+  }
+  return ir::PodField<DLDataType>(ty.get(), ir::UseField<tags::F_ir_PrimType__dtype>());
 }
 /*! \brief Lanes of a primitive expression (1 for a scalar), 0 when not primitive. */
 int Lanes(const Expr& e) { return DTypeOf(e).lanes; }
 bool IsVector(const Expr& e) { return Lanes(e) > 1; }
+uint32_t Key(DLDataType t) { return uint32_t{t.code} << 24 | uint32_t{t.bits} << 16 | t.lanes; }
+// Nodes made once and shared (IR nodes are immutable): per thread, so without locks, and never
+// freed, so that nothing is released into TVM while the process exits.
+/*! \brief The PrimType of `t` with `lanes` lanes. */
 PrimType WithLanes(DLDataType t, int lanes) {
   t.lanes = static_cast<uint16_t>(lanes);
-  return PrimType::Make(t);
+  thread_local auto* made = new std::unordered_map<uint32_t, PrimType>();
+  auto it = made->find(Key(t));
+  if (it != made->end()) return it->second;
+  return made->emplace(Key(t), PrimType::Make(t)).first->second;
+}
+/*! \brief The constant 0 or 1 of an index type. */
+IntImm ZeroOrOne(DLDataType t, int64_t v) {
+  thread_local auto* made = new std::unordered_map<uint32_t, IntImm>[2];
+  auto it = made[v].find(Key(t));
+  if (it != made[v].end()) return it->second;
+  return made[v].emplace(Key(t), IntImm::Make(t, v)).first->second;
 }
 /*! \brief An int32 constant; the small ones (lane counts, shuffle indices) made once. */
 IntImm Int32(int64_t v) {
   constexpr DLDataType kInt32{kDLInt, 32, 1};
-  static const std::vector<IntImm> small = [] {
-    std::vector<IntImm> out;
-    for (int64_t i = 0; i <= 64; ++i) out.push_back(IntImm::Make(kInt32, i));
+  static const std::vector<IntImm>* small = [] {
+    auto* out = new std::vector<IntImm>();
+    for (int64_t i = 0; i <= 64; ++i) out->push_back(IntImm::Make(kInt32, i));
     return out;
   }();
-  return v >= 0 && v <= 64 ? small[v] : IntImm::Make(kInt32, v);
+  return v >= 0 && v <= 64 ? (*small)[v] : IntImm::Make(kInt32, v);
 }
 
 /*! \brief Whether `e` is the integer constant `v`. */
@@ -90,7 +106,7 @@ bool SameType(const Expr& a, const Expr& b) {
   return x.code == y.code && x.bits == y.bits && x.lanes == y.lanes;
 }
 /*! \brief A zero of `e`'s type (`e` itself when it is zero). */
-Expr ZeroLike(const Expr& e) { return IsConst(e, 0) ? e : Expr(IntImm::Make(DTypeOf(e), 0)); }
+Expr ZeroLike(const Expr& e) { return IsConst(e, 0) ? e : Expr(ZeroOrOne(DTypeOf(e), 0)); }
 
 // `a + b`, `a - b`, `a * b` through TVM's operators, which fold constants; the cases where the
 // fold returns one of the operands as it is are answered here, without a call into TVM.
@@ -162,12 +178,12 @@ bool OpVectorizable(const Op& op) {
   // Registered without a typed signature for its result (Any: None when the op lacks it).
   static const tvm::ffi::Function op_get_attr =
       tvm::ffi::Function::GetGlobalRequired("ir.OpGetAttr");
-  static std::unordered_map<const Object*, bool> cache;
-  auto it = cache.find(op.get());
-  if (it != cache.end()) return it->second;
+  thread_local auto* cache = new std::unordered_map<const Object*, bool>();  // never freed
+  auto it = cache->find(op.get());
+  if (it != cache->end()) return it->second;
   std::optional<bool> attr = op_get_attr(op, tvm::ffi::String("TVectorizable")).try_cast<bool>();
   bool yes = attr.has_value() && *attr;
-  cache.emplace(op.get(), yes);
+  cache->emplace(op.get(), yes);
   return yes;
 }
 
@@ -200,7 +216,7 @@ class Vectorizer : public StmtExprMutator {
  public:
   Vectorizer(const Var& var, const Expr& lanes) : var_(var), var_lanes_(lanes) {
     DLDataType t = DTypeOf(var);
-    ramp_ = Ramp::Make(IntImm::Make(t, 0), IntImm::Make(t, 1), lanes);
+    ramp_ = Ramp::Make(ZeroOrOne(t, 0), ZeroOrOne(t, 1), lanes);
   }
 
   // Once an expression asked for scalarization, the rest of its statement is thrown away:
@@ -349,7 +365,7 @@ class Vectorizer : public StmtExprMutator {
 
   Expr VisitExpr_(const Call& op) override {
     Op callee = op.op().as<Op>();
-    static const Builtins builtins;
+    static const Builtins& builtins = *new Builtins();  // never freed, as above
     PrimType ret = op.ty().as<PrimType>();
     if (ret.defined() && callee.same_as(builtins.if_then_else)) return IfThenElseExpr(op);
     if (ret.defined() && callee.same_as(builtins.reinterpret)) return Reinterpret(op);
@@ -554,8 +570,8 @@ class Vectorizer : public StmtExprMutator {
   Stmt Scalarize(const Stmt& stmt) {
     Var index = Var::Make(std::string(var_.name()) + ".s", var_.ty());
     Stmt body = Substitute({{var_.get(), index}}).VisitStmt(stmt);
-    return For::Make(index, IntImm::Make(DTypeOf(var_), 0), var_lanes_, kSerial, body, IterVar(),
-                     {}, Expr());
+    return For::Make(index, ZeroOrOne(DTypeOf(var_), 0), var_lanes_, kSerial, body, IterVar(), {},
+                     Expr());
   }
 
   /*! \brief Whether `e` uses the vectorized loop variable. */
