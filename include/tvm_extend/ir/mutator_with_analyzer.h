@@ -38,6 +38,7 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -102,32 +103,62 @@ class AssertScopes {
  private:
   std::vector<ConstraintScope> scopes_;
 };
+
+/*!
+ * \brief What the visitor and the mutator share: variable bindings of loops, blocks and
+ *        threads, and AssertStmt constraints kept until the enclosing statement is done.
+ */
+template <typename Base>
+class Bindings : public Base {
+ public:
+  using StmtResult = decltype(std::declval<Base&>().VisitStmt(std::declval<const Stmt&>()));
+  explicit Bindings(ArithAnalyzer* analyzer) : analyzer_(analyzer) {}
+  using Base::VisitExpr_;
+  using Base::VisitStmt_;
+
+  StmtResult VisitStmt(const Stmt& stmt) override {
+    size_t mark = asserts_.Mark();
+    // An assert's constraint outlives the assert itself, up to the end of its parent.
+    struct PopAfter {
+      AssertScopes* asserts;
+      size_t mark;
+      bool keep;
+      ~PopAfter() {
+        if (!keep) asserts->PopTo(mark);
+      }
+    } pop{&asserts_, mark, AssertStmt::IsInstance(stmt)};
+    return Base::VisitStmt(stmt);
+  }
+  StmtResult VisitStmt_(const For& op) override {
+    BindLoop(analyzer_, op);
+    return Base::VisitStmt_(op);
+  }
+  StmtResult VisitStmt_(const SBlock& op) override {
+    BindBlockIters(analyzer_, op);
+    return Base::VisitStmt_(op);
+  }
+  StmtResult VisitStmt_(const AttrStmt& op) override {
+    BindThread(analyzer_, op);
+    return Base::VisitStmt_(op);
+  }
+
+ protected:
+  /*! \brief Assume `cond` for the rest of the enclosing statement (an assert's effect). */
+  void AssumeForRest(const Expr& cond) { asserts_.Push(analyzer_->Constrain(cond)); }
+  ArithAnalyzer* analyzer_;
+
+ private:
+  AssertScopes asserts_;
+};
 }  // namespace with_analyzer_detail
 
 /*! \brief StmtExprVisitor with the analyzer's knowledge kept current (see the file comment). */
-class IRVisitorWithAnalyzer : public StmtExprVisitor {
+class IRVisitorWithAnalyzer : public with_analyzer_detail::Bindings<StmtExprVisitor> {
  public:
-  explicit IRVisitorWithAnalyzer(ArithAnalyzer* analyzer) : analyzer_(analyzer) {}
-  using StmtExprVisitor::VisitExpr_;
-  using StmtExprVisitor::VisitStmt_;
+  using Bindings::Bindings;
+  using Bindings::VisitExpr_;
+  using Bindings::VisitStmt_;
 
-  void VisitStmt(const Stmt& stmt) override {
-    size_t mark = asserts_.Mark();
-    StmtExprVisitor::VisitStmt(stmt);
-    if (!AssertStmt::IsInstance(stmt)) asserts_.PopTo(mark);
-  }
-  void VisitStmt_(const For& op) override {
-    with_analyzer_detail::BindLoop(analyzer_, op);
-    StmtExprVisitor::VisitStmt_(op);
-  }
-  void VisitStmt_(const SBlock& op) override {
-    with_analyzer_detail::BindBlockIters(analyzer_, op);
-    StmtExprVisitor::VisitStmt_(op);
-  }
-  void VisitStmt_(const AttrStmt& op) override {
-    with_analyzer_detail::BindThread(analyzer_, op);
-    StmtExprVisitor::VisitStmt_(op);
-  }
   void VisitStmt_(const Bind& op) override {
     VisitExpr(op.value());
     if (with_analyzer_detail::IsPure(op.value())) analyzer_->Bind(op.var(), op.value());
@@ -139,7 +170,7 @@ class IRVisitorWithAnalyzer : public StmtExprVisitor {
   }
   void VisitStmt_(const AssertStmt& op) override {
     StmtExprVisitor::VisitStmt_(op);
-    asserts_.Push(analyzer_->Constrain(op.condition()));
+    AssumeForRest(op.condition());
   }
   void VisitStmt_(const IfThenElse& op) override {
     VisitExpr(op.condition());
@@ -175,37 +206,15 @@ class IRVisitorWithAnalyzer : public StmtExprVisitor {
     auto scope = analyzer_->Constrain(with_analyzer_detail::Negate(analyzer_, cond));
     VisitExpr(f);
   }
-  ArithAnalyzer* analyzer_;
-
- private:
-  with_analyzer_detail::AssertScopes asserts_;
 };
 
 /*! \brief StmtExprMutator with the analyzer's knowledge kept current (see the file comment). */
-class IRMutatorWithAnalyzer : public StmtExprMutator {
+class IRMutatorWithAnalyzer : public with_analyzer_detail::Bindings<StmtExprMutator> {
  public:
-  explicit IRMutatorWithAnalyzer(ArithAnalyzer* analyzer) : analyzer_(analyzer) {}
-  using StmtExprMutator::VisitExpr_;
-  using StmtExprMutator::VisitStmt_;
+  using Bindings::Bindings;
+  using Bindings::VisitExpr_;
+  using Bindings::VisitStmt_;
 
-  Stmt VisitStmt(const Stmt& stmt) override {
-    size_t mark = asserts_.Mark();
-    Stmt out = StmtExprMutator::VisitStmt(stmt);
-    if (!AssertStmt::IsInstance(stmt)) asserts_.PopTo(mark);
-    return out;
-  }
-  Stmt VisitStmt_(const For& op) override {
-    with_analyzer_detail::BindLoop(analyzer_, op);
-    return StmtExprMutator::VisitStmt_(op);
-  }
-  Stmt VisitStmt_(const SBlock& op) override {
-    with_analyzer_detail::BindBlockIters(analyzer_, op);
-    return StmtExprMutator::VisitStmt_(op);
-  }
-  Stmt VisitStmt_(const AttrStmt& op) override {
-    with_analyzer_detail::BindThread(analyzer_, op);
-    return StmtExprMutator::VisitStmt_(op);
-  }
   Stmt VisitStmt_(const Bind& op) override {
     Bind out = VisitChildren(op);
     if (with_analyzer_detail::IsPure(out.value())) analyzer_->Bind(out.var(), out.value());
@@ -220,7 +229,7 @@ class IRMutatorWithAnalyzer : public StmtExprMutator {
   }
   Stmt VisitStmt_(const AssertStmt& op) override {
     AssertStmt out = VisitChildren(op);
-    asserts_.Push(analyzer_->Constrain(out.condition()));
+    AssumeForRest(out.condition());
     return out;
   }
   Stmt VisitStmt_(const IfThenElse& op) override {
@@ -296,10 +305,6 @@ class IRMutatorWithAnalyzer : public StmtExprMutator {
     new_f = VisitExpr(f);
     return {new_t, new_f};
   }
-  ArithAnalyzer* analyzer_;
-
- private:
-  with_analyzer_detail::AssertScopes asserts_;
 };
 
 }  // namespace tir
