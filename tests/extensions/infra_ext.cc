@@ -126,6 +126,8 @@ ObjectRef SimplifyWithAnalyzer(ObjectRef func) {
   ArithAnalyzer analyzer;
   return f.with_body(SimplifyAll(&analyzer).VisitStmt(f.body()));
 }
+// The same as a PrimFunc pass, for TVM's pipeline.
+ObjectRef SimplifyPass(ObjectRef func, ObjectRef, ObjectRef) { return SimplifyWithAnalyzer(func); }
 // At each store, the constant bound of its first index: [[min, max], ...] in program order.
 Array<Array<int64_t>> StoreIndexBounds(ObjectRef func) {
   struct Recorder : IRVisitorWithAnalyzer {
@@ -265,6 +267,7 @@ TVM_EXTEND_REGISTER_FUNC("infra_ext.moved_scope", MovedScope);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.mutate_with_analyzer", MutateWithAnalyzer);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.simplify_with_analyzer", SimplifyWithAnalyzer);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.store_index_bounds", StoreIndexBounds);
+TVM_EXTEND_REGISTER_PRIM_FUNC_PASS("infra_ext.transform.SimplifyWithAnalyzer", SimplifyPass, 0);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.substitute", SubstituteVars);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.uses_var", UsesVars);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.expr_deep_equal", DeepEqual);

@@ -3,6 +3,7 @@ TVM's Python equivalent: the analyzer, the analyzer-aware visitor and mutator, S
 UsesVar / ExprDeepEqual, builtin op handles, op attributes, DataType helpers, function
 attributes and GlobalFunction<Any(...)>."""
 
+import numpy as np
 import pytest
 import tvm
 from tvm.script import tirx as T
@@ -177,6 +178,25 @@ def test_a_simplify_written_on_the_mutator_matches_tvms_stmt_simplify(infra):
     tvm.ir.assert_structural_equal(after, expected["to_simplify"])
 
 
+def test_the_mutator_as_a_pass_compiles_and_computes_the_same(infra):
+    @T.prim_func
+    def kernel(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
+        for i in range(16):
+            if i < 8:
+                B[i] = A[T.min(i, 15)] * ((i * 2 + 4) // 2 - i) + T.if_then_else(i < 12, 1, 0)
+            else:
+                B[i] = A[i] + T.Select(i >= 8, 100, -100)
+
+    mod = tvm.IRModule({"main": kernel})
+    after = infra["transform.SimplifyWithAnalyzer"]()(mod)
+    assert "if_then_else" not in after["main"].script() and "Select" not in after["main"].script()
+    a = np.arange(16, dtype="int32")
+    b = tvm.runtime.tensor(np.zeros(16, "int32"))
+    tvm.compile(after, target="llvm")["main"](tvm.runtime.tensor(a), b)
+    expected = np.where(np.arange(16) < 8, a * 2 + 1, a + 100)
+    np.testing.assert_array_equal(b.numpy(), expected)
+
+
 @T.prim_func
 def bounds_program(A: T.Buffer((64,), "int32"), n: T.int32):
     for i in range(16):
@@ -191,6 +211,8 @@ def bounds_program(A: T.Buffer((64,), "int32"), n: T.int32):
     A[n] = 3
     for tx in T.thread_binding(32, thread="threadIdx.x"):
         A[tx * 2] = 4
+    v = T.bind(T.min(T.max(A[0], 0), 3))  # reads memory: not bound, nothing known about v
+    A[v] = 5
 
 
 @T.prim_func(s_tir=True)
@@ -203,7 +225,7 @@ def block_program(A: T.Buffer((16,), "int32")):
 
 def test_visitor_with_analyzer_sees_ranges_constraints_and_bindings(infra):
     bounds = [tuple(b) for b in infra["store_index_bounds"](bounds_program)]
-    assert bounds == [(0, 7), (8, 15), (0, 30), (0, 3), (0, 62)]
+    assert bounds == [(0, 7), (8, 15), (0, 30), (0, 3), (0, 62), (-(2**31), 2**31 - 1)]
     # The same facts through TVM's Python analyzer, for the first store.
     analyzer = tvm.sym.Analyzer()
     i = tvm.tirx.Var("i", "int32")
