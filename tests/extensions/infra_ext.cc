@@ -101,6 +101,13 @@ Array<bool> MovedScope(ObjectRef x_ref) {
   return {while_kept, after};
 }
 
+// Enters a constraint and leaves it again.
+bool ConstrainOnce(ObjectRef cond) {
+  ArithAnalyzer analyzer;
+  auto scope = analyzer.Constrain(Expr(cond));
+  return true;
+}
+
 // --- 2. the analyzer-aware mutator and visitor ---------------------------------------------
 // The base mutator: binds, constrains and folds known conditions, nothing else.
 ObjectRef MutateWithAnalyzer(ObjectRef func) {
@@ -264,6 +271,7 @@ TVM_EXTEND_REGISTER_FUNC("infra_ext.canonical_simplify", CanonicalSimplify);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.eval_set", EvalSet);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.constraint_scopes", ConstraintScopes);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.moved_scope", MovedScope);
+TVM_EXTEND_REGISTER_FUNC("infra_ext.constrain_once", ConstrainOnce);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.mutate_with_analyzer", MutateWithAnalyzer);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.simplify_with_analyzer", SimplifyWithAnalyzer);
 TVM_EXTEND_REGISTER_FUNC("infra_ext.store_index_bounds", StoreIndexBounds);

@@ -3,6 +3,8 @@ TVM's Python equivalent: the analyzer, the analyzer-aware visitor and mutator, S
 UsesVar / ExprDeepEqual, builtin op handles, op attributes, DataType helpers, function
 attributes and GlobalFunction<Any(...)>."""
 
+import re
+
 import numpy as np
 import pytest
 import tvm
@@ -450,3 +452,39 @@ def test_global_function_returning_any(infra):
     expected = tvm.sym.Analyzer().modular_set(x * 8 + 3)
     assert isinstance(out, type(expected))
     assert (out.coeff, out.base) == (expected.coeff, expected.base)
+
+
+# --- bad input: a clear error, never a crash (TVM itself crashes on some null arguments) -----
+
+
+@pytest.mark.parametrize(
+    "name, args, message",
+    [
+        ("modular_set", (None,), "ArithAnalyzer::ModularSetOf got a null ir.Expr"),
+        ("can_prove_equal", (x, None), "ArithAnalyzer::CanProveEqual got a null ir.Expr"),
+        ("rewrite_simplify", (None,), "ArithAnalyzer::RewriteSimplify got a null ir.Expr"),
+        ("canonical_simplify", (None,), "ArithAnalyzer::CanonicalSimplify got a null ir.Expr"),
+        ("eval_set", (x, [x], [None]), "ArithAnalyzer::EvalSet got a null ir.Range"),
+        ("eval_set", (x, [x], []), "1 vars but 0 ranges"),
+        ("constrain_once", (None,), "ArithAnalyzer::Constrain got a null ir.Expr"),
+        ("constraint_scopes", (None,), "a TIR operator got a null operand"),
+        ("make_call", ("int32", "prim.likely", [None]), "argument 0 of `prim.likely` is null"),
+        ("with_attr", (None, "a", 1), "null `ir.BaseFunc`"),
+        ("mutate_with_analyzer", (None,), "null `tirx.PrimFunc`"),
+    ],
+)
+def test_null_inputs_give_clear_errors(infra, name, args, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        infra[name](*args)
+
+
+def test_wrong_types_give_clear_errors(infra):
+    with pytest.raises(TypeError, match="expected ir.Expr but got tirx.SeqStmt"):
+        infra["constrain_once"](uses_n.body)
+    # A PrimFunc is an ir.Expr in 0.27; TVM's own signature check refuses it.
+    with pytest.raises(TypeError, match="Expected `ir.Expr` but got `tirx.PrimFunc`"):
+        infra["constrain_once"](uses_n)
+    with pytest.raises(TypeError, match="expected tirx.PrimFunc but got"):
+        infra["store_index_bounds"](x + 1)
+    with pytest.raises(TypeError, match="expected ir.Var but got"):
+        infra["uses_var"](x + 1, [x + 1])

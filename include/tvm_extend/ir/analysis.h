@@ -126,40 +126,66 @@ struct IntSetBounds {
   Expr max;
 };
 
+namespace analysis_detail {
+/*! \brief `node`, or a ValueError naming `where` when it is null (some of TVM's analyzer
+ *         functions crash on a null expression instead of raising). */
+template <typename T>
+inline const T& NotNull(const T& node, const char* where) {
+  if (!node.defined()) {
+    TVM_FFI_THROW(ValueError) << "tvm-extend: ArithAnalyzer::" << where << " got a null "
+                              << T::kTypeKey;
+  }
+  return node;
+}
+}  // namespace analysis_detail
+
 /*!
  * \brief TVM's arithmetic analyzer: simplification, proofs and integer bounds under the
  *        variable ranges you bind. Not thread-safe (one per pass invocation, as in TVM).
+ *        A null expression is refused with a ValueError.
  */
 class ArithAnalyzer {
  public:
   ArithAnalyzer() : self_(analysis_detail::make_analyzer()) {}
   /*! \brief Simplify `expr` (rewrite and canonical simplification, `steps` rounds). */
   Expr Simplify(const Expr& expr, int64_t steps = 2) {
-    return analysis_detail::simplify(self_, expr, steps);
+    return analysis_detail::simplify(self_, Check(expr, "Simplify"), steps);
   }
   /*! \brief TVM's rewrite simplifier alone (pattern rules, one pass). */
-  Expr RewriteSimplify(const Expr& expr) { return analysis_detail::rewrite_simplify(self_, expr); }
+  Expr RewriteSimplify(const Expr& expr) {
+    return analysis_detail::rewrite_simplify(self_, Check(expr, "RewriteSimplify"));
+  }
   /*! \brief TVM's canonical simplifier alone (sums of products in canonical order). */
   Expr CanonicalSimplify(const Expr& expr) {
-    return analysis_detail::canonical_simplify(self_, expr);
+    return analysis_detail::canonical_simplify(self_, Check(expr, "CanonicalSimplify"));
   }
   /*! \brief Whether `cond` is provably true. */
-  bool CanProve(const Expr& cond) { return analysis_detail::can_prove(self_, cond, 0); }
+  bool CanProve(const Expr& cond) {
+    return analysis_detail::can_prove(self_, Check(cond, "CanProve"), 0);
+  }
   /*! \brief Whether `a == b` is provably true. */
   bool CanProveEqual(const Expr& a, const Expr& b) {
-    return analysis_detail::can_prove_equal(self_, a, b);
+    return analysis_detail::can_prove_equal(self_, Check(a, "CanProveEqual"),
+                                            Check(b, "CanProveEqual"));
   }
   /*! \brief The constant integer bounds [min, max] of `expr`. */
-  ConstIntBound Bound(const Expr& expr) { return analysis_detail::const_int_bound(self_, expr); }
+  ConstIntBound Bound(const Expr& expr) {
+    return analysis_detail::const_int_bound(self_, Check(expr, "Bound"));
+  }
   /*! \brief `expr` as `coeff * k + base` for all integers k (coeff 0: the constant `base`). */
-  ModularSet ModularSetOf(const Expr& expr) { return analysis_detail::modular_set(self_, expr); }
+  ModularSet ModularSetOf(const Expr& expr) {
+    return analysis_detail::modular_set(self_, Check(expr, "ModularSetOf"));
+  }
   /*!
    * \brief The set of values `expr` takes when each variable of `dom` ranges over its Range
    *        (TVM's EvalSet / `Analyzer.int_set`), with its symbolic min and max.
    */
   IntSetBounds EvalSet(const Expr& expr, const std::vector<std::pair<Var, Range>>& dom = {}) {
     tvm::ffi::Map<tvm::ffi::ObjectRef, tvm::ffi::ObjectRef> dom_map;
+    Check(expr, "EvalSet");
     for (const auto& [var, range] : dom) {
+      Check(var, "EvalSet");
+      Check(range, "EvalSet");
       // [min, min + extent - 1] as an interval, as IntSet::FromRange makes it.
       PrimType type = range.extent().ty().as<PrimType>();
       Expr one = IntImm::Make(type.defined() ? type.dtype() : DLDataType{kDLInt, 32, 1}, 1);
@@ -170,20 +196,28 @@ class ArithAnalyzer {
     return {set, analysis_detail::int_set_min(set), analysis_detail::int_set_max(set)};
   }
   /*! \brief Bind `var` to a value, or to a range [min, min + extent). */
-  void Bind(const Var& var, const Expr& value) { analysis_detail::bind(self_, var, value, true); }
-  void Bind(const Var& var, const Range& range) { analysis_detail::bind(self_, var, range, true); }
+  void Bind(const Var& var, const Expr& value) {
+    analysis_detail::bind(self_, Check(var, "Bind"), Check(value, "Bind"), true);
+  }
+  void Bind(const Var& var, const Range& range) {
+    analysis_detail::bind(self_, Check(var, "Bind"), Check(range, "Bind"), true);
+  }
   /*!
    * \brief Assume `cond` until the returned scope is destroyed:
    *        `{ auto scope = analyzer.Constrain(x < n); ... }`. Scopes nest; leave them in the
    *        reverse order of entry (as C++ scopes do).
    */
   [[nodiscard]] ConstraintScope Constrain(const Expr& cond) {
-    return ConstraintScope(analysis_detail::enter_constraint(self_, cond));
+    return ConstraintScope(analysis_detail::enter_constraint(self_, Check(cond, "Constrain")));
   }
   /*! \brief The TVM analyzer object, for TVM functions that take one. */
   const Analyzer& object() const { return self_; }
 
  private:
+  template <typename T>
+  static const T& Check(const T& node, const char* where) {
+    return analysis_detail::NotNull(node, where);
+  }
   Analyzer self_;
 };
 

@@ -77,6 +77,13 @@ inline bool IsOp(const Expr& expr, const Op& op) {
 
 /*! \brief `op(args...)` with result type `dtype`, as `tvm.tirx.call_intrin` makes it. */
 inline Call MakeCall(DLDataType dtype, const Op& op, const std::vector<Expr>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (!args[i].defined()) {
+      TVM_FFI_THROW(ValueError) << "tvm-extend: MakeCall: argument " << i << " of `"
+                                << (op.defined() ? std::string(op.name()) : "null op")
+                                << "` is null";
+    }
+  }
   return Call::Make(
       PrimType::Make(dtype), op,
       ::tvm_extend::ir::List<Expr>(tvm::ffi::Array<tvm::ffi::ObjectRef>(args.begin(), args.end())),

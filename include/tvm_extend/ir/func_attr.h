@@ -66,6 +66,7 @@ inline std::optional<T> GetAttr(const BaseFunc& func, const std::string& key) {
 template <typename Func>
 inline Func WithAttr(Func func, const std::string& key, tvm::ffi::Any value) {
   static_assert(std::is_base_of_v<BaseFunc, Func>, "WithAttr takes a function view");
+  if (!func.defined()) TVM_FFI_THROW(ValueError) << "tvm-extend: WithAttr on a null function";
   BaseFunc out = func_attr_detail::with_attr(std::move(func), key, std::move(value));
   return out.template Downcast<Func>();
 }
@@ -74,6 +75,7 @@ inline Func WithAttr(Func func, const std::string& key, tvm::ffi::Any value) {
 template <typename Func>
 inline Func WithoutAttr(Func func, const std::string& key) {
   static_assert(std::is_base_of_v<BaseFunc, Func>, "WithoutAttr takes a function view");
+  if (!func.defined()) TVM_FFI_THROW(ValueError) << "tvm-extend: WithoutAttr on a null function";
   BaseFunc out = func_attr_detail::without_attr(std::move(func), key);
   return out.template Downcast<Func>();
 }
