@@ -30,8 +30,10 @@ namespace tvm_extend {
 namespace tir {
 /*!
  * \brief The names of TVM's analyzer functions, in one place. TVM 0.27 registers them as
- *        `sym.*`; TVM 0.26 spelled the same functions `arith.*` (e.g. `arith.CreateAnalyzer`,
- *        `arith.AnalyzerModularSet`), so a kit for both changes only this table.
+ *        `sym.*`; the release before registers the same functions, with the same suffixes and
+ *        signatures, as `arith.*` (`arith.Analyzer`, `arith.AnalyzerModularSet`, ... in TVM's
+ *        src/arith/analyzer.cc of the `tirx` generation; read there, not run against 0.26), so
+ *        a kit for both changes only this table.
  */
 struct AnalyzerGlobals {
   static constexpr const char* kCreate = "sym.Analyzer";

@@ -35,7 +35,7 @@ inline ::tvm_extend::ir::GlobalFunction<Op(tvm::ffi::String)> get_op{"ir.GetOp"}
 
 /*!
  * \brief The op that TVM registers under the first of `names` it has (one name per release
- *        spelling, e.g. "prim.likely" in 0.27, "tir.likely" in 0.26), or an error naming them.
+ *        spelling, e.g. "prim.likely" in 0.27, "tirx.likely" in 0.26), or an error naming them.
  */
 inline Op GetOp(const char* const* names, size_t count) {
   std::string tried;
@@ -53,7 +53,7 @@ inline Op GetOp(std::initializer_list<const char*> names) {
 }
 inline Op GetOp(const std::string& name) { return GetOp({name.c_str()}); }
 
-/*! \brief A lazily looked-up op: `static OpHandle h{{"prim.likely", "tir.likely"}};`. */
+/*! \brief A lazily looked-up op: `static OpHandle h{"prim.likely", "tirx.likely"};`. */
 class OpHandle {
  public:
   OpHandle(std::initializer_list<const char*> names) : names_(names) {}
@@ -90,25 +90,33 @@ inline Call MakeCall(DLDataType dtype, const Op& op, const std::vector<Expr>& ar
       Attrs(), {}, {});
 }
 
-/*! \brief TVM's builtin ops. Each name list is tried in order (0.27 spelling first). */
+/*!
+ * \brief TVM's builtin ops. Each name list is tried in order: 0.27's spelling, then 0.25/0.26's
+ *        (`tirx.*`; `if_then_else`, `likely` and `vscale` moved to `prim.*` in 0.27), then the
+ *        older `tir.*`.
+ */
 namespace builtin {
 #define TVM_EXTEND_BUILTIN(fn, ...)            \
   inline const Op& fn() {                      \
     static const OpHandle handle{__VA_ARGS__}; \
     return handle.get();                       \
   }
-TVM_EXTEND_BUILTIN(if_then_else, "prim.if_then_else", "tir.if_then_else")
-TVM_EXTEND_BUILTIN(likely, "prim.likely", "tir.likely")
-TVM_EXTEND_BUILTIN(reinterpret, "tirx.reinterpret", "tir.reinterpret")
-TVM_EXTEND_BUILTIN(call_extern, "tirx.call_extern", "tir.call_extern")
-TVM_EXTEND_BUILTIN(call_pure_extern, "tirx.call_pure_extern", "tir.call_pure_extern")
-TVM_EXTEND_BUILTIN(address_of, "tirx.address_of", "tir.address_of")
-TVM_EXTEND_BUILTIN(assume, "tirx.assume", "tir.assume")
-TVM_EXTEND_BUILTIN(undef, "tirx.undef", "tir.undef")
-TVM_EXTEND_BUILTIN(popcount, "tirx.popcount", "tir.popcount")
-TVM_EXTEND_BUILTIN(isnan, "tirx.isnan", "tir.isnan")
-TVM_EXTEND_BUILTIN(fma, "tirx.fma", "tir.fma")
-TVM_EXTEND_BUILTIN(vscale, "prim.vscale", "tir.vscale")
+#define TVM_EXTEND_PRIM_BUILTIN(fn) TVM_EXTEND_BUILTIN(fn, "prim." #fn, "tirx." #fn, "tir." #fn)
+#define TVM_EXTEND_TIRX_BUILTIN(fn) TVM_EXTEND_BUILTIN(fn, "tirx." #fn, "tir." #fn)
+TVM_EXTEND_PRIM_BUILTIN(if_then_else)
+TVM_EXTEND_PRIM_BUILTIN(likely)
+TVM_EXTEND_PRIM_BUILTIN(vscale)
+TVM_EXTEND_TIRX_BUILTIN(reinterpret)
+TVM_EXTEND_TIRX_BUILTIN(call_extern)
+TVM_EXTEND_TIRX_BUILTIN(call_pure_extern)
+TVM_EXTEND_TIRX_BUILTIN(address_of)
+TVM_EXTEND_TIRX_BUILTIN(assume)
+TVM_EXTEND_TIRX_BUILTIN(undef)
+TVM_EXTEND_TIRX_BUILTIN(popcount)
+TVM_EXTEND_TIRX_BUILTIN(isnan)
+TVM_EXTEND_TIRX_BUILTIN(fma)
+#undef TVM_EXTEND_TIRX_BUILTIN
+#undef TVM_EXTEND_PRIM_BUILTIN
 #undef TVM_EXTEND_BUILTIN
 }  // namespace builtin
 
