@@ -213,6 +213,8 @@ def bounds_program(A: T.Buffer((64,), "int32"), n: T.int32):
     A[n] = 3
     for tx in T.thread_binding(32, thread="threadIdx.x"):
         A[tx * 2] = 4
+    for i in range(4, 12):  # bound to [min, min + extent), not [min, extent)
+        A[i] = 6
     v = T.bind(T.min(T.max(A[0], 0), 3))  # reads memory: not bound, nothing known about v
     A[v] = 5
 
@@ -227,7 +229,7 @@ def block_program(A: T.Buffer((16,), "int32")):
 
 def test_visitor_with_analyzer_sees_ranges_constraints_and_bindings(infra):
     bounds = [tuple(b) for b in infra["store_index_bounds"](bounds_program)]
-    assert bounds == [(0, 7), (8, 15), (0, 30), (0, 3), (0, 62), (-(2**31), 2**31 - 1)]
+    assert bounds == [(0, 7), (8, 15), (0, 30), (0, 3), (0, 62), (4, 11), (-(2**31), 2**31 - 1)]
     # The same facts through TVM's Python analyzer, for the first store.
     analyzer = tvm.sym.Analyzer()
     i = tvm.tirx.Var("i", "int32")

@@ -8,7 +8,7 @@
  *
  * \code
  * ArithAnalyzer analyzer;
- * analyzer.Bind(i, Range::Make(zero, n));
+ * analyzer.Bind(i, RangeFromMinExtent(zero, n));
  * {
  *   auto scope = analyzer.Constrain(i % 4 == 0);  // holds until `scope` goes away
  *   ModularSet m = analyzer.ModularSetOf(i);     // coeff 4, base 0
@@ -73,6 +73,7 @@ inline Global<ObjectRef(Analyzer, Expr, ObjectRef)> int_set{G::kIntSet};
 inline Global<void(Analyzer, Var, ObjectRef, bool)> bind{G::kBind};
 inline Global<tvm::ffi::Function(Analyzer, Expr)> enter_constraint{G::kEnterConstraintContext};
 inline Global<ObjectRef(Expr, Expr)> int_set_interval{G::kIntSetFromRange};
+inline Global<Range(Expr, Expr, ObjectRef)> range_from_min_extent{"ir.Range_from_min_extent"};
 inline Global<Expr(ObjectRef)> int_set_min{G::kIntervalSetMin};
 inline Global<Expr(ObjectRef)> int_set_max{G::kIntervalSetMax};
 // Registered without a signature (packed): its two arguments are fixed here, once.
@@ -127,6 +128,14 @@ struct IntSetBounds {
   Expr min;
   Expr max;
 };
+
+/*!
+ * \brief The range [min, min + extent), as TVM's `Range::FromMinExtent`. (`Range::Make` is TVM's
+ *        registered `ir.Range`, which takes [begin, end): the same only when min is 0.)
+ */
+inline Range RangeFromMinExtent(const Expr& min, const Expr& extent) {
+  return analysis_detail::range_from_min_extent(min, extent, {});
+}
 
 namespace analysis_detail {
 /*! \brief `node`, or a ValueError naming `where` when it is null (some of TVM's analyzer

@@ -65,7 +65,7 @@ inline Expr Negate(ArithAnalyzer* analyzer, const Expr& cond) {
 inline void BindLoop(ArithAnalyzer* analyzer, const For& op) {
   IntImm step = op.step().as<IntImm>();
   if (op.step().defined() && !(step.defined() && step.value() == 1)) return;
-  analyzer->Bind(op.loop_var(), Range::Make(op.min(), op.extent()));
+  analyzer->Bind(op.loop_var(), RangeFromMinExtent(op.min(), op.extent()));
 }
 
 inline void BindBlockIters(ArithAnalyzer* analyzer, const SBlock& op) {
@@ -82,7 +82,7 @@ inline void BindThread(ArithAnalyzer* analyzer, const AttrStmt& op) {
   IterVar iv = ::tvm_extend::ir::NodeRef(*node).as<IterVar>();
   PrimType type = op.value().ty().as<PrimType>();
   if (!iv.defined() || !type.defined()) return;
-  analyzer->Bind(iv.var(), Range::Make(IntImm::Make(type.dtype(), 0), op.value()));
+  analyzer->Bind(iv.var(), RangeFromMinExtent(IntImm::Make(type.dtype(), 0), op.value()));
 }
 
 inline bool IsPure(const Expr& value) { return SideEffect(value) <= CallEffectKind::kPure; }
