@@ -163,6 +163,24 @@ def test_mutator_with_analyzer_keeps_what_it_does_not_fold(infra):
     assert after.same_as(folded)
 
 
+def test_mutator_with_analyzer_binds_let_variables(infra):
+    @T.prim_func
+    def f(A: T.Buffer((16,), "int32")):
+        for i in range(16):
+            A[i] = 0
+
+    loop, v = f.body, tvm.tirx.Var("v", "int32")
+
+    def with_value(value):
+        store = tvm.tirx.BufferStore(loop.body.buffer, value, loop.body.indices)
+        return f.with_body(tvm.tirx.For(loop.loop_var, 0, 16, tvm.tirx.ForKind.SERIAL, store))
+
+    i = loop.loop_var
+    before = with_value(tvm.tirx.Let(v, i * 2, tvm.tirx.Select(v < 32, v, 0)))
+    after = infra["mutate_with_analyzer"](before)
+    tvm.ir.assert_structural_equal(after, with_value(tvm.tirx.Let(v, i * 2, v)))
+
+
 @T.prim_func
 def to_simplify(A: T.Buffer((16,), "int32"), n: T.int32):
     for i in range(16):
