@@ -219,6 +219,8 @@ class GlobalFunction<R(Args...)> {
     std::call_once(slot_.bound, [this] { BindGlobalFunction(&slot_); });
     if constexpr (std::is_void_v<R>) {
       slot_.function(std::forward<Args>(args)...);
+    } else if constexpr (std::is_same_v<R, tvm::ffi::Any>) {
+      return slot_.function(std::forward<Args>(args)...);  // whatever TVM returns, unchecked
     } else if constexpr (std::is_base_of_v<NodeRef, R>) {
       return R(slot_.function(std::forward<Args>(args)...).template cast<tvm::ffi::ObjectRef>());
     } else {
