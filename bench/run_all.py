@@ -5,6 +5,8 @@ import import_time
 import load_time
 import matmul
 import reload_memory
+import tvm_pass_noop_narrow
+import tvm_pass_vectorize
 import views_compile_cost
 
 if __name__ == "__main__":
@@ -20,3 +22,7 @@ if __name__ == "__main__":
     reload_memory.main()
     print("== matmul ==")
     matmul.main()
+    print("== tvm_pass_vectorize ==")
+    tvm_pass_vectorize.main()
+    print("== tvm_pass_noop_narrow ==")
+    tvm_pass_noop_narrow.main()

@@ -23,5 +23,16 @@ tvm::ffi::ObjectRef StrengthReduce();
 /*! \brief Hoist loop-invariant pure computations into bindings before their loop. */
 tvm::ffi::ObjectRef LoopInvariantCodeMotion();
 
+/*! \brief Remove statements that do nothing, as TVM's tirx.transform.RemoveNoOp() does. */
+tvm::ffi::ObjectRef RemoveNoOp();
+
+/*! \brief int64 loop variables, bindings and index expressions narrowed to `bits` wherever the
+ *         analyzer proves them in range, as TVM's tirx.transform.NarrowDataType(bits) does. */
+tvm::ffi::ObjectRef NarrowDataType(int64_t bits);
+
+/*! \brief Loops of kind VECTORIZED with a constant extent become vector code (TVM's
+ *         VectorizeLoop, written with the typed views). */
+tvm::ffi::ObjectRef VectorizeLoop();
+
 }  // namespace tir_passes
 #endif  // TIR_PASSES_PASSES_H_

@@ -5,61 +5,230 @@
  * Everything goes through TVM's registered functions (`sym.Analyzer*`, `ffi.StructuralEqual`,
  * `ffi.StructuralHash`), bound and signature-checked at load time like every
  * tvm_extend::ir::GlobalFunction. Needs the generated <tvm_extend/ir/tir.h>.
+ *
+ * \code
+ * ArithAnalyzer analyzer;
+ * analyzer.Bind(i, RangeFromMinExtent(zero, n));
+ * {
+ *   auto scope = analyzer.Constrain(i % 4 == 0);  // holds until `scope` goes away
+ *   ModularSet m = analyzer.ModularSetOf(i);     // coeff 4, base 0
+ * }
+ * \endcode
  */
 #ifndef TVM_EXTEND_IR_ANALYSIS_H_
 #define TVM_EXTEND_IR_ANALYSIS_H_
 
+#include <tvm/ffi/container/map.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/tir.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace tvm_extend {
 namespace tir {
+/*!
+ * \brief The names of TVM's analyzer functions, in one place. TVM 0.27 registers them as
+ *        `sym.*`; the release before registers the same functions, with the same suffixes and
+ *        signatures, as `arith.*` (`arith.Analyzer`, `arith.AnalyzerModularSet`, ... in TVM's
+ *        src/arith/analyzer.cc of the `tirx` generation; read there, not run against 0.26), so
+ *        a kit for both changes only this table.
+ */
+struct AnalyzerGlobals {
+  static constexpr const char* kCreate = "sym.Analyzer";
+  static constexpr const char* kSimplify = "sym.AnalyzerSimplify";
+  static constexpr const char* kRewriteSimplify = "sym.AnalyzerRewriteSimplify";
+  static constexpr const char* kCanonicalSimplify = "sym.AnalyzerCanonicalSimplify";
+  static constexpr const char* kCanProve = "sym.AnalyzerCanProve";
+  static constexpr const char* kCanProveEqual = "sym.AnalyzerCanProveEqual";
+  static constexpr const char* kConstIntBound = "sym.AnalyzerConstIntBound";
+  static constexpr const char* kModularSet = "sym.AnalyzerModularSet";
+  static constexpr const char* kIntSet = "sym.AnalyzerIntSet";
+  static constexpr const char* kBind = "sym.AnalyzerBind";
+  static constexpr const char* kEnterConstraintContext = "sym.AnalyzerEnterConstraintContext";
+  static constexpr const char* kIntervalSet = "sym.IntervalSet";
+  static constexpr const char* kIntSetFromRange = "sym.intset_interval";
+  static constexpr const char* kIntervalSetMin = "sym.IntervalSetGetMin";
+  static constexpr const char* kIntervalSetMax = "sym.IntervalSetGetMax";
+};
+
 namespace analysis_detail {
 #pragma GCC visibility push(hidden)
 using tvm::ffi::Any;
 using tvm::ffi::ObjectRef;
-inline ::tvm_extend::ir::GlobalFunction<Analyzer()> make_analyzer{"sym.Analyzer"};
-inline ::tvm_extend::ir::GlobalFunction<Expr(Analyzer, Expr, int64_t)> simplify{
-    "sym.AnalyzerSimplify"};
-inline ::tvm_extend::ir::GlobalFunction<bool(Analyzer, Expr, int64_t)> can_prove{
-    "sym.AnalyzerCanProve"};
-inline ::tvm_extend::ir::GlobalFunction<ConstIntBound(Analyzer, Expr)> const_int_bound{
-    "sym.AnalyzerConstIntBound"};
-inline ::tvm_extend::ir::GlobalFunction<void(Analyzer, Var, ObjectRef, bool)> bind{
-    "sym.AnalyzerBind"};
+using G = AnalyzerGlobals;
+template <typename Signature>
+using Global = ::tvm_extend::ir::GlobalFunction<Signature>;
+inline Global<Analyzer()> make_analyzer{G::kCreate};
+inline Global<Expr(Analyzer, Expr, int64_t)> simplify{G::kSimplify};
+inline Global<Expr(Analyzer, Expr)> rewrite_simplify{G::kRewriteSimplify};
+inline Global<Expr(Analyzer, Expr)> canonical_simplify{G::kCanonicalSimplify};
+inline Global<bool(Analyzer, Expr, int64_t)> can_prove{G::kCanProve};
+inline Global<bool(Analyzer, Expr, Expr)> can_prove_equal{G::kCanProveEqual};
+inline Global<ConstIntBound(Analyzer, Expr)> const_int_bound{G::kConstIntBound};
+inline Global<ModularSet(Analyzer, Expr)> modular_set{G::kModularSet};
+// IntSet is not a generated view; its value is handled as an ObjectRef.
+inline Global<ObjectRef(Analyzer, Expr, ObjectRef)> int_set{G::kIntSet};
+inline Global<void(Analyzer, Var, ObjectRef, bool)> bind{G::kBind};
+inline Global<tvm::ffi::Function(Analyzer, Expr)> enter_constraint{G::kEnterConstraintContext};
+inline Global<ObjectRef(Expr, Expr)> int_set_interval{G::kIntSetFromRange};
+inline Global<Range(Expr, Expr, ObjectRef)> range_from_min_extent{"ir.Range_from_min_extent"};
+inline Global<Expr(ObjectRef)> int_set_min{G::kIntervalSetMin};
+inline Global<Expr(ObjectRef)> int_set_max{G::kIntervalSetMax};
 // Registered without a signature (packed): its two arguments are fixed here, once.
-inline ::tvm_extend::ir::GlobalFunction<ObjectRef(ObjectRef, ObjectRef)> undefined_vars{
-    "tirx.analysis.UndefinedVars"};
-inline ::tvm_extend::ir::GlobalFunction<bool(Any, Any, bool, bool)> structural_equal{
-    "ffi.StructuralEqual"};
-inline ::tvm_extend::ir::GlobalFunction<int64_t(Any, bool, bool)> structural_hash{
-    "ffi.StructuralHash"};
+inline Global<ObjectRef(ObjectRef, ObjectRef)> undefined_vars{"tirx.analysis.UndefinedVars"};
+inline Global<bool(Any, Any, bool, bool)> structural_equal{"ffi.StructuralEqual"};
+inline Global<int64_t(Any, bool, bool)> structural_hash{"ffi.StructuralHash"};
 #pragma GCC visibility pop
+}  // namespace analysis_detail
+
+/*!
+ * \brief A constraint in force while this object lives (TVM's `With<ConstraintContext>`): made
+ *        by ArithAnalyzer::Constrain, left when destroyed, in the reverse order of entry.
+ *        Move-only. Leaving calls TVM's exit function; an error there is swallowed (a
+ *        destructor must not throw) after which the analyzer is in TVM's hands.
+ */
+class ConstraintScope {
+ public:
+  ConstraintScope() = default;
+  explicit ConstraintScope(tvm::ffi::Function exit) : exit_(std::move(exit)) {}
+  ConstraintScope(ConstraintScope&& other) noexcept : exit_(std::move(other.exit_)) {
+    other.exit_ = tvm::ffi::Function();
+  }
+  ConstraintScope& operator=(ConstraintScope&& other) noexcept {
+    if (this != &other) {
+      Exit();
+      exit_ = std::move(other.exit_);
+      other.exit_ = tvm::ffi::Function();
+    }
+    return *this;
+  }
+  ConstraintScope(const ConstraintScope&) = delete;
+  ConstraintScope& operator=(const ConstraintScope&) = delete;
+  ~ConstraintScope() { Exit(); }
+  /*! \brief Leave the constraint now (idempotent). */
+  void Exit() noexcept {
+    if (!exit_.defined()) return;
+    tvm::ffi::Function exit = std::move(exit_);
+    exit_ = tvm::ffi::Function();
+    try {
+      exit();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): see the class comment
+    }
+  }
+
+ private:
+  tvm::ffi::Function exit_;
+};
+
+/*! \brief Bounds of an IntSet: `min`/`max` are expressions (TVM's pos_inf/neg_inf when open). */
+struct IntSetBounds {
+  tvm::ffi::ObjectRef set;  // the ir.IntSet itself
+  Expr min;
+  Expr max;
+};
+
+/*!
+ * \brief The range [min, min + extent), as TVM's `Range::FromMinExtent`. (`Range::Make` is TVM's
+ *        registered `ir.Range`, which takes [begin, end): the same only when min is 0.)
+ */
+inline Range RangeFromMinExtent(const Expr& min, const Expr& extent) {
+  return analysis_detail::range_from_min_extent(min, extent, {});
+}
+
+namespace analysis_detail {
+/*! \brief `node`, or a ValueError naming `where` when it is null (some of TVM's analyzer
+ *         functions crash on a null expression instead of raising). */
+template <typename T>
+inline const T& NotNull(const T& node, const char* where) {
+  if (!node.defined()) {
+    TVM_FFI_THROW(ValueError) << "tvm-extend: ArithAnalyzer::" << where << " got a null "
+                              << T::kTypeKey;
+  }
+  return node;
+}
 }  // namespace analysis_detail
 
 /*!
  * \brief TVM's arithmetic analyzer: simplification, proofs and integer bounds under the
  *        variable ranges you bind. Not thread-safe (one per pass invocation, as in TVM).
+ *        A null expression is refused with a ValueError.
  */
 class ArithAnalyzer {
  public:
   ArithAnalyzer() : self_(analysis_detail::make_analyzer()) {}
   /*! \brief Simplify `expr` (rewrite and canonical simplification, `steps` rounds). */
   Expr Simplify(const Expr& expr, int64_t steps = 2) {
-    return analysis_detail::simplify(self_, expr, steps);
+    return analysis_detail::simplify(self_, Check(expr, "Simplify"), steps);
+  }
+  /*! \brief TVM's rewrite simplifier alone (pattern rules, one pass). */
+  Expr RewriteSimplify(const Expr& expr) {
+    return analysis_detail::rewrite_simplify(self_, Check(expr, "RewriteSimplify"));
+  }
+  /*! \brief TVM's canonical simplifier alone (sums of products in canonical order). */
+  Expr CanonicalSimplify(const Expr& expr) {
+    return analysis_detail::canonical_simplify(self_, Check(expr, "CanonicalSimplify"));
   }
   /*! \brief Whether `cond` is provably true. */
-  bool CanProve(const Expr& cond) { return analysis_detail::can_prove(self_, cond, 0); }
+  bool CanProve(const Expr& cond) {
+    return analysis_detail::can_prove(self_, Check(cond, "CanProve"), 0);
+  }
+  /*! \brief Whether `a == b` is provably true. */
+  bool CanProveEqual(const Expr& a, const Expr& b) {
+    return analysis_detail::can_prove_equal(self_, Check(a, "CanProveEqual"),
+                                            Check(b, "CanProveEqual"));
+  }
   /*! \brief The constant integer bounds [min, max] of `expr`. */
-  ConstIntBound Bound(const Expr& expr) { return analysis_detail::const_int_bound(self_, expr); }
+  ConstIntBound Bound(const Expr& expr) {
+    return analysis_detail::const_int_bound(self_, Check(expr, "Bound"));
+  }
+  /*! \brief `expr` as `coeff * k + base` for all integers k (coeff 0: the constant `base`). */
+  ModularSet ModularSetOf(const Expr& expr) {
+    return analysis_detail::modular_set(self_, Check(expr, "ModularSetOf"));
+  }
+  /*!
+   * \brief The set of values `expr` takes when each variable of `dom` ranges over its Range
+   *        (TVM's EvalSet / `Analyzer.int_set`), with its symbolic min and max.
+   */
+  IntSetBounds EvalSet(const Expr& expr, const std::vector<std::pair<Var, Range>>& dom = {}) {
+    tvm::ffi::Map<tvm::ffi::ObjectRef, tvm::ffi::ObjectRef> dom_map;
+    Check(expr, "EvalSet");
+    for (const auto& [var, range] : dom) {
+      Check(var, "EvalSet");
+      Check(range, "EvalSet");
+      // [min, min + extent - 1] as an interval, as IntSet::FromRange makes it.
+      PrimType type = range.extent().ty().as<PrimType>();
+      Expr one = IntImm::Make(type.defined() ? type.dtype() : DLDataType{kDLInt, 32, 1}, 1);
+      Expr max = Simplify(Add::Make(range.min(), Sub::Make(range.extent(), one)));
+      dom_map.Set(var, analysis_detail::int_set_interval(range.min(), max));
+    }
+    tvm::ffi::ObjectRef set = analysis_detail::int_set(self_, expr, dom_map);
+    return {set, analysis_detail::int_set_min(set), analysis_detail::int_set_max(set)};
+  }
   /*! \brief Bind `var` to a value, or to a range [min, min + extent). */
-  void Bind(const Var& var, const Expr& value) { analysis_detail::bind(self_, var, value, true); }
-  void Bind(const Var& var, const Range& range) { analysis_detail::bind(self_, var, range, true); }
+  void Bind(const Var& var, const Expr& value) {
+    analysis_detail::bind(self_, Check(var, "Bind"), Check(value, "Bind"), true);
+  }
+  void Bind(const Var& var, const Range& range) {
+    analysis_detail::bind(self_, Check(var, "Bind"), Check(range, "Bind"), true);
+  }
+  /*!
+   * \brief Assume `cond` until the returned scope is destroyed:
+   *        `{ auto scope = analyzer.Constrain(x < n); ... }`. Scopes nest; leave them in the
+   *        reverse order of entry (as C++ scopes do).
+   */
+  [[nodiscard]] ConstraintScope Constrain(const Expr& cond) {
+    return ConstraintScope(analysis_detail::enter_constraint(self_, Check(cond, "Constrain")));
+  }
+  /*! \brief The TVM analyzer object, for TVM functions that take one. */
+  const Analyzer& object() const { return self_; }
 
  private:
+  template <typename T>
+  static const T& Check(const T& node, const char* where) {
+    return analysis_detail::NotNull(node, where);
+  }
   Analyzer self_;
 };
 

@@ -113,6 +113,8 @@ class GlobalFunction<R(Args...), kCheckResult> {
     }
     if constexpr (std::is_void_v<R>) {
       slot_.function(std::forward<Args>(args)...);
+    } else if constexpr (std::is_same_v<R, tvm::ffi::Any>) {
+      return slot_.function(std::forward<Args>(args)...);  // whatever TVM returns, unchecked
     } else if constexpr (std::is_base_of_v<NodeRef, R>) {
       tvm::ffi::ObjectRef result =
           slot_.function(std::forward<Args>(args)...).template cast<tvm::ffi::ObjectRef>();

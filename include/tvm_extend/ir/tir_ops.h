@@ -44,8 +44,12 @@ inline ::tvm_extend::ir::GlobalFunction<Expr(Expr, Expr, Expr, tvm::ffi::ObjectR
     "prim._OpIfThenElse"};
 #pragma GCC visibility pop
 
-/*! \brief An operand: an expression or an integer literal. */
-inline tvm::ffi::Any Operand(const Expr& e) { return tvm::ffi::Any(e); }
+/*! \brief An operand: an expression or an integer literal. A null expression is refused here
+ *         (TVM's operator functions crash on one rather than raise). */
+inline tvm::ffi::Any Operand(const Expr& e) {
+  if (!e.defined()) TVM_FFI_THROW(ValueError) << "tvm-extend: a TIR operator got a null operand";
+  return tvm::ffi::Any(e);
+}
 inline tvm::ffi::Any Operand(int64_t v) { return tvm::ffi::Any(v); }
 }  // namespace ops_detail
 
@@ -74,14 +78,27 @@ TVM_EXTEND_TIR_OPERATOR(&&, logical_and)
 TVM_EXTEND_TIR_OPERATOR(||, logical_or)
 #undef TVM_EXTEND_TIR_OPERATOR
 
-inline Expr floordiv(const Expr& a, const Expr& b) { return ops_detail::floordiv(a, b, {}); }
-inline Expr floordiv(const Expr& a, int64_t b) { return ops_detail::floordiv(a, b, {}); }
-inline Expr floormod(const Expr& a, const Expr& b) { return ops_detail::floormod(a, b, {}); }
-inline Expr floormod(const Expr& a, int64_t b) { return ops_detail::floormod(a, b, {}); }
-inline Expr min(const Expr& a, const Expr& b) { return ops_detail::min(a, b, {}); }
-inline Expr max(const Expr& a, const Expr& b) { return ops_detail::max(a, b, {}); }
+inline Expr floordiv(const Expr& a, const Expr& b) {
+  return ops_detail::floordiv(ops_detail::Operand(a), ops_detail::Operand(b), {});
+}
+inline Expr floordiv(const Expr& a, int64_t b) {
+  return ops_detail::floordiv(ops_detail::Operand(a), b, {});
+}
+inline Expr floormod(const Expr& a, const Expr& b) {
+  return ops_detail::floormod(ops_detail::Operand(a), ops_detail::Operand(b), {});
+}
+inline Expr floormod(const Expr& a, int64_t b) {
+  return ops_detail::floormod(ops_detail::Operand(a), b, {});
+}
+inline Expr min(const Expr& a, const Expr& b) {
+  return ops_detail::min(ops_detail::Operand(a), ops_detail::Operand(b), {});
+}
+inline Expr max(const Expr& a, const Expr& b) {
+  return ops_detail::max(ops_detail::Operand(a), ops_detail::Operand(b), {});
+}
 /*! \brief `cond ? t : f`, evaluated lazily (TVM's if_then_else). */
 inline Expr if_then_else(const Expr& cond, const Expr& t, const Expr& f) {
+  for (const Expr* e : {&cond, &t, &f}) ops_detail::Operand(*e);
   return ops_detail::select(cond, t, f, {});
 }
 

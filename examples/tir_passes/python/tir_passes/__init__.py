@@ -20,3 +20,21 @@ def StrengthReduce():  # noqa: N802
 def LoopInvariantCodeMotion():  # noqa: N802
     """Compute loop-invariant pure expressions once, in bindings placed before their loop."""
     return extension["transform.LoopInvariantCodeMotion"]()
+
+
+def RemoveNoOp():  # noqa: N802
+    """Remove statements that do nothing, as TVM's ``tvm.tirx.transform.RemoveNoOp()`` does."""
+    return extension["transform.RemoveNoOp"]()
+
+
+def NarrowDataType(bits: int = 32):  # noqa: N802
+    """int64 loop variables and index arithmetic narrowed to ``bits`` where TVM's analyzer proves
+    they fit, as ``tvm.tirx.transform.NarrowDataType(bits)`` does."""
+    return extension["transform.NarrowDataType"](bits)
+
+
+def VectorizeLoop():  # noqa: N802
+    """Loops of kind VECTORIZED with a constant extent become vector code: the loop variable
+    becomes a Ramp, scalars are broadcast where they meet vectors, and a statement that cannot
+    be vectorized becomes a serial loop over the lanes, as TVM's tirx.transform.VectorizeLoop."""
+    return extension["transform.VectorizeLoop"]()
