@@ -1,8 +1,8 @@
 /*!
  * \file tir_helpers.h
- * \brief Small pieces TVM's own passes take from TVM's C++ API, written here on the kit's views
- *        for RemoveNoOp and NarrowDataType: call effects, an analyzer with constraint scopes,
- *        sequence flattening, data types. Candidates for the kit (include/tvm_extend/ir/).
+ * \brief What RemoveNoOp and NarrowDataType share on top of the kit's pass infrastructure
+ *        (analysis.h, op_attr.h): call effects cached per pass run, an analyzer that can set a
+ *        variable's constant bound, constraint scopes as one C++ scope, sequence flattening.
  */
 #ifndef TIR_PASSES_TIR_HELPERS_H_
 #define TIR_PASSES_TIR_HELPERS_H_
@@ -10,6 +10,7 @@
 #include <tvm/ffi/function.h>
 #include <tvm_extend/ir/analysis.h>
 #include <tvm_extend/ir/global_function.h>
+#include <tvm_extend/ir/op_attr.h>
 #include <tvm_extend/ir/tir.h>
 
 #include <cstdint>
@@ -21,11 +22,7 @@ using namespace tvm_extend::tir;  // NOLINT(build/namespaces)
 
 namespace helpers_detail {
 #pragma GCC visibility push(hidden)
-using tvm_extend::ir::GlobalFunction;
-inline GlobalFunction<tvm::ffi::Function(Analyzer, Expr)> enter_constraint{
-    "sym.AnalyzerEnterConstraintContext"};
-inline GlobalFunction<bool(Analyzer, Expr, Expr)> can_prove_equal{"sym.AnalyzerCanProveEqual"};
-inline GlobalFunction<void(Analyzer, Var, ConstIntBound, bool)> update_bound{
+inline tvm_extend::ir::GlobalFunction<void(Analyzer, Var, ConstIntBound, bool)> update_bound{
     "sym.AnalyzerConstIntBoundUpdate"};
 #pragma GCC visibility pop
 }  // namespace helpers_detail
@@ -95,43 +92,22 @@ class CallEffects {
     if (!op.defined()) return kUpdateState;
     auto it = kinds_.find(op.get());
     if (it != kinds_.end()) return it->second;
-    // Registered without a signature; the attribute is an integer (or unset).
-    static const tvm::ffi::Function op_get_attr =
-        tvm::ffi::Function::GetGlobalRequired("ir.OpGetAttr");
-    tvm::ffi::Any kind = op_get_attr(op, tvm::ffi::String("TCallEffectKind"));
-    int64_t value = kUpdateState;
-    if (auto v = kind.try_cast<int64_t>()) {
-      value = *v;
-    } else if (auto imm = kind.try_cast<tvm::ffi::ObjectRef>()) {
-      if (IntImm::IsInstance(*imm)) value = IntImm(*imm).value();
-    }
+    // The kit's reading of the attribute (an int or an IntImm); cached for this pass run only,
+    // since an extension may override an op's attribute later.
+    int64_t value = tvm_extend::tir::GetOpIntAttr(op, "TCallEffectKind").value_or(kUpdateState);
     kinds_.emplace(op.get(), value);
     return value;
   }
   std::unordered_map<const tvm::ffi::Object*, int64_t> kinds_;
 };
 
-/*! \brief TVM's arithmetic analyzer, with what ArithAnalyzer lacks so far: CanProveEqual and
- *         constraint scopes (ScopedConstraints). */
-class PassAnalyzer {
+/*! \brief The kit's analyzer, plus setting only a variable's constant bound (what TVM's bound
+ *         analysis does for a let). */
+class PassAnalyzer : public ArithAnalyzer {
  public:
-  PassAnalyzer() : self_(analysis_detail::make_analyzer()) {}
-  Expr Simplify(const Expr& e) { return analysis_detail::simplify(self_, e, 2); }
-  bool CanProve(const Expr& cond) { return analysis_detail::can_prove(self_, cond, 0); }
-  bool CanProveEqual(const Expr& a, const Expr& b) {
-    return helpers_detail::can_prove_equal(self_, a, b);
-  }
-  ConstIntBound Bound(const Expr& e) { return analysis_detail::const_int_bound(self_, e); }
-  void Bind(const Var& var, const Expr& value) { analysis_detail::bind(self_, var, value, true); }
-  void Bind(const Var& var, const Range& range) { analysis_detail::bind(self_, var, range, true); }
-  /*! \brief Set only the constant bound of `var` (what TVM's bound analysis does for a let). */
   void Update(const Var& var, const ConstIntBound& bound) {
-    helpers_detail::update_bound(self_, var, bound, true);
+    helpers_detail::update_bound(object(), var, bound, true);
   }
-  const Analyzer& handle() const { return self_; }
-
- private:
-  Analyzer self_;
 };
 
 /*! \brief Constraints that hold inside a C++ scope (TVM's With<ConstraintContext>), removed
@@ -141,16 +117,14 @@ class ScopedConstraints {
   explicit ScopedConstraints(PassAnalyzer& analyzer) : analyzer_(analyzer) {}
   ScopedConstraints(const ScopedConstraints&) = delete;
   ScopedConstraints& operator=(const ScopedConstraints&) = delete;
-  void Add(const Expr& cond) {
-    exits_.push_back(helpers_detail::enter_constraint(analyzer_.handle(), cond));
-  }
+  void Add(const Expr& cond) { scopes_.push_back(analyzer_.Constrain(cond)); }
   ~ScopedConstraints() {
-    for (auto it = exits_.rbegin(); it != exits_.rend(); ++it) (*it)();
+    while (!scopes_.empty()) scopes_.pop_back();
   }
 
  private:
   PassAnalyzer& analyzer_;
-  std::vector<tvm::ffi::Function> exits_;
+  std::vector<ConstraintScope> scopes_;
 };
 
 }  // namespace tir_passes

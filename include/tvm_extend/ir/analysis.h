@@ -129,10 +129,8 @@ struct IntSetBounds {
   Expr max;
 };
 
-/*!
- * \brief The range [min, min + extent), as TVM's `Range::FromMinExtent`. (`Range::Make` is TVM's
- *        registered `ir.Range`, which takes [begin, end): the same only when min is 0.)
- */
+/*! \brief The range [min, min + extent), as TVM's `Range::FromMinExtent` (the same as the
+ *         generated `Range::Make(min, extent)`, which is made by `ir.Range_from_min_extent`). */
 inline Range RangeFromMinExtent(const Expr& min, const Expr& extent) {
   return analysis_detail::range_from_min_extent(min, extent, {});
 }
