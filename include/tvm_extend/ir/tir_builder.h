@@ -41,8 +41,14 @@ namespace builder_detail {
 #pragma GCC visibility push(hidden)
 inline ::tvm_extend::ir::GlobalFunction<Var(tvm::ffi::String, BufferType, tvm::ffi::ObjectRef)>
     buffer_var{"tirx.BufferVar"};
+#if TVM_EXTEND_IR_TVM_MINOR >= 27
 inline ::tvm_extend::ir::GlobalFunction<TensorLoad(Var, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef)>
     buffer_load{"tirx.BufferLoad"};
+#else  // 0.26: loads and stores take a predicate (none here)
+inline ::tvm_extend::ir::GlobalFunction<TensorLoad(Var, tvm::ffi::ObjectRef, tvm::ffi::ObjectRef,
+                                                   tvm::ffi::ObjectRef)>
+    buffer_load{"tirx.BufferLoad"};
+#endif
 inline ::tvm_extend::ir::GlobalFunction<Axis(tvm::ffi::String)> axis_get{"tirx.AxisGet"};
 inline ::tvm_extend::ir::GlobalFunction<Type()> type_missing{"ir.TypeMissing"};
 // How TVM itself makes a DictAttrs (tvm.ir.make_node("ir.DictAttrs", ...)).
@@ -81,12 +87,20 @@ class FunctionBuilder {
 
   /*! \brief `buffer[indices]`. */
   Expr Load(const Var& buffer, const std::vector<Expr>& indices) {
+#if TVM_EXTEND_IR_TVM_MINOR >= 27
     return builder_detail::buffer_load(buffer, builder_detail::ToList(indices).data(), {});
+#else
+    return builder_detail::buffer_load(buffer, builder_detail::ToList(indices).data(), {}, {});
+#endif
   }
 
   /*! \brief Emit `buffer[indices] = value`. */
   void Store(const Var& buffer, const std::vector<Expr>& indices, const Expr& value) {
+#if TVM_EXTEND_IR_TVM_MINOR >= 27
     Emit(BufferStore::Make(buffer, value, builder_detail::ToList(indices)));
+#else
+    Emit(BufferStore::Make(buffer, value, builder_detail::ToList(indices), Expr()));
+#endif
   }
 
   /*! \brief Emit `evaluate(value)`. */
