@@ -135,6 +135,9 @@ const TVMFFIFieldInfo* FindField(const TVMFFITypeInfo* info, std::string_view na
 struct BindState {
   std::vector<std::string> problems;
   std::vector<std::string> generic_types;  // keys as the running TVM names them
+  // Strongly used types the running TVM lacks -> index of their problem, which then names the
+  // fields that cannot bind either.
+  std::vector<std::pair<std::string, size_t>> missing_types;
 };
 
 /*! \brief Whether the running type `info` is `ancestor` or derives from it. */
@@ -165,6 +168,7 @@ static void BindTypes(BindState& state) {
         for (std::string_view n : NamesOf(slot->type_key)) {
           names += (names.empty() ? "`" : " or `") + std::string(n) + "`";
         }
+        state.missing_types.emplace_back(slot->type_key, state.problems.size());
         state.problems.push_back("it has no IR node type " + names);
       } else {
         slot->absent = true;
@@ -211,7 +215,15 @@ static void BindFields(BindState& state) {
     if (info == nullptr) {
       // A weak field of a type the running TVM does not have is never read.
       if (is_strong) {
-        state.problems.push_back(where + ": it has no IR node type `" + slot->type_key + "`");
+        auto missing = std::find_if(state.missing_types.begin(), state.missing_types.end(),
+                                    [&](const auto& m) { return m.first == slot->type_key; });
+        if (missing != state.missing_types.end()) {
+          std::string& problem = state.problems[missing->second];
+          problem += (problem.find(", so ") == std::string::npos ? ", so its field(s) " : ", ");
+          problem += slot->name;
+        } else {
+          state.problems.push_back(where + ": it has no IR node type `" + slot->type_key + "`");
+        }
       }
       continue;
     }
@@ -295,6 +307,11 @@ void BindSchema() {
   BindState state;
   BindTypes(state);
   BindFields(state);
+  for (const auto& [key, at] : state.missing_types) {
+    if (state.problems[at].find(", so its field(s) ") != std::string::npos) {
+      state.problems[at] += " cannot bind";
+    }
+  }
   BindGlobalFunctions(state);
   if (!state.problems.empty()) {
     std::string all;
