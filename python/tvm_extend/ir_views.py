@@ -347,6 +347,20 @@ def narrower(s: dict, key: str) -> bool:
         return False
 
 
+def defaulted_params(params) -> set[int]:
+    """Indices of the trailing constructor parameters that default to nothing: the span, and
+    the Optional ones before it (so `BufferStore::Make(buffer, value, indices)` builds on a
+    release whose constructor also takes a `predicate`)."""
+    out = set()
+    for i in range(len(params) - 1, -1, -1):
+        _, name, schema = params[i]
+        if name == "span" or schema.get("type") == "Optional":
+            out.add(i)
+        else:
+            break
+    return out
+
+
 def ctor_tag(node: NodeType) -> str:
     """The tag whose kTypeKey names the node's registered constructor."""
     return ("C_" + ident(node.key)) if node.key in CTOR_ALIASES else tag_name(node.key)
@@ -505,8 +519,10 @@ def generate(keys: list[str], ns: str, header_guard: str, header: str) -> tuple[
                 w(f"  template <int = 0>\n  {cpp} {alias}() const {{ return {name}(); }}")
         if node.ctor is not None:
             params = ctor_params(node, types)
+            defaulted = defaulted_params(params)
             decl = ", ".join(
-                f"{cpp} {name}" + (" = {}" if name == "span" else "") for cpp, name, _ in params
+                f"{cpp} {name}" + (" = {}" if i in defaulted else "")
+                for i, (cpp, name, _) in enumerate(params)
             )
             w(
                 "  /*! \\brief A new node, made by TVM's registered constructor "

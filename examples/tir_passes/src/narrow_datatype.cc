@@ -353,11 +353,13 @@ class Narrower : public StmtExprMutator {
 
   // Shifts and bitwise operations: rebuilt by TVM's operator (which promotes to the wider
   // type), without the second, narrowing visit of the arithmetic above.
+#if TVM_EXTEND_IR_TVM_MINOR >= 27  // node types since 0.27 (calls before)
   Expr VisitExpr_(const LShift& op) override { return Legalize(op, shift_left); }
   Expr VisitExpr_(const RShift& op) override { return Legalize(op, shift_right); }
   Expr VisitExpr_(const BitwiseAnd& op) override { return Legalize(op, bitwise_and); }
   Expr VisitExpr_(const BitwiseOr& op) override { return Legalize(op, bitwise_or); }
   Expr VisitExpr_(const BitwiseXor& op) override { return Legalize(op, bitwise_xor); }
+#endif
 
   Expr VisitExpr_(const Select& op) override {
     Expr cond = VisitExpr(op.condition()), t = VisitExpr(op.true_value()),

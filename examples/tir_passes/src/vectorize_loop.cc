@@ -269,19 +269,21 @@ class Vectorizer : public StmtExprMutator {
   Expr VisitExpr_(const GE& op) override { return Binary(op); }
   Expr VisitExpr_(const And& op) override { return Binary(op); }
   Expr VisitExpr_(const Or& op) override { return Binary(op); }
+  Expr VisitExpr_(const Not& op) override {
+    Expr a = VisitExpr(op.a());
+    return a.same_as(op.a()) ? Expr(op) : Expr(Not::Make(a));
+  }
+#if TVM_EXTEND_IR_TVM_MINOR >= 27  // node types since 0.27 (calls before)
   Expr VisitExpr_(const BitwiseAnd& op) override { return Binary(op); }
   Expr VisitExpr_(const BitwiseOr& op) override { return Binary(op); }
   Expr VisitExpr_(const BitwiseXor& op) override { return Binary(op); }
   Expr VisitExpr_(const LShift& op) override { return Binary(op); }
   Expr VisitExpr_(const RShift& op) override { return Binary(op); }
-  Expr VisitExpr_(const Not& op) override {
-    Expr a = VisitExpr(op.a());
-    return a.same_as(op.a()) ? Expr(op) : Expr(Not::Make(a));
-  }
   Expr VisitExpr_(const BitwiseNot& op) override {
     Expr a = VisitExpr(op.a());
     return a.same_as(op.a()) ? Expr(op) : Expr(BitwiseNot::Make(a));
   }
+#endif
 
   Expr VisitExpr_(const Var& op) override {
     if (op.same_as(var_)) return ramp_;
@@ -445,8 +447,13 @@ class Vectorizer : public StmtExprMutator {
     std::vector<Expr> new_indices;
     for (int64_t i = 0; i + 1 < indices.size(); ++i) new_indices.push_back(indices[i]);
     new_indices.push_back(BroadcastTo(last, total / other_lanes));
+#if TVM_EXTEND_IR_TVM_MINOR >= 27
     return BufferStore::Make(op.buffer(), BroadcastTo(value, total), ToList(new_indices),
                              op.span());
+#else  // 0.26's stores take a predicate (none)
+    return BufferStore::Make(op.buffer(), BroadcastTo(value, total), ToList(new_indices), Expr(),
+                             op.span());
+#endif
   }
 
   Stmt VisitStmt_(const For& op) override {
