@@ -219,6 +219,21 @@ def derive_renames(old: dict, new: dict) -> dict:
         matches = [o for o in olds if _map_schema(_parse(oglob[o]), mapping) == want]
         if len(matches) == 1:
             globals_[g] = matches
+    # Functions that also moved between namespace levels (tirx.analysis.expr_deep_equal ->
+    # prim.expr_deep_equal): the same last name and schema, one on each side.
+    last = lambda name: name.rsplit(".", 1)[-1]  # noqa: E731
+    gone_left = [o for o in sorted(oglob) if o not in nglob and o not in
+                 {v for vs in globals_.values() for v in vs}]  # fmt: skip
+    for g in sorted(nglob):
+        if g in oglob or g in globals_:
+            continue
+        want = _parse(nglob[g])
+        matches = [
+            o for o in gone_left
+            if last(o) == last(g) and _map_schema(_parse(oglob[o]), mapping) == want
+        ]  # fmt: skip
+        if len(matches) == 1 and len([n for n in nglob if last(n) == last(g)]) == 1:
+            globals_[g] = matches
     # The same concept under another namespace, changed otherwise (e.g. s_tir.SBlock, whose
     # region fields changed type): views bind to it by name and check each field they use.
     concepts: dict[str, list[str]] = {}

@@ -83,6 +83,7 @@ inline constexpr const char* kKnownRenames[][2] = {
     {"prim.bitwise_xor", "tirx.bitwise_xor"},
     {"prim.ceil", "tirx.ceil"},
     {"prim.convert", "tirx.convert"},
+    {"prim.expr_deep_equal", "tirx.analysis.expr_deep_equal"},
     {"prim.left_shift", "tirx.left_shift"},
     {"prim.likely", "tirx.likely"},
     {"prim.max_value", "tirx.max_value"},
