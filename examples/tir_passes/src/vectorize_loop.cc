@@ -25,6 +25,7 @@
  */
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/analysis.h>
+#include <tvm_extend/ir/builtin.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/tir.h>
 #include <tvm_extend/ir/tir_ops.h>
@@ -160,17 +161,14 @@ class Substitute : public StmtExprMutator {
 
 tvm_extend::ir::GlobalFunction<bool(Expr, Expr)> expr_deep_equal{"prim.expr_deep_equal"};
 
-/*! \brief The builtin ops the vectorizer treats specially, looked up once. */
+/*! \brief The builtin ops the vectorizer treats specially, looked up once (by their name in
+ *         the running release: <tvm_extend/ir/builtin.h>). */
 struct Builtins {
-  static Op Get(const char* name) {
-    static const tvm::ffi::Function get_op = tvm::ffi::Function::GetGlobalRequired("ir.GetOp");
-    return Op(get_op(tvm::ffi::String(name)).cast<ObjectRef>());
-  }
-  Op if_then_else = Get("prim.if_then_else");
-  Op reinterpret = Get("tirx.reinterpret");
-  Op call_llvm_pure_intrin = Get("tirx.call_llvm_pure_intrin");
-  Op texture2d_load = Get("tirx.texture2d_load");
-  Op texture2d_store = Get("tirx.texture2d_store");
+  Op if_then_else = tvm_extend::tir::builtin::if_then_else();
+  Op reinterpret = tvm_extend::tir::builtin::reinterpret();
+  Op call_llvm_pure_intrin = tvm_extend::tir::GetOp({"tirx.call_llvm_pure_intrin"});
+  Op texture2d_load = tvm_extend::tir::GetOp({"tirx.texture2d_load"});
+  Op texture2d_store = tvm_extend::tir::GetOp({"tirx.texture2d_store"});
 };
 
 /*! \brief Whether TVM marks `op` vectorizable (its `TVectorizable` attribute), cached. */
