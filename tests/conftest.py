@@ -162,3 +162,11 @@ def pass_recorder(names: list):
             names.append(info.name)
 
     return Record
+
+
+def tvm_key(key: str) -> str:
+    """A type key as TVM 0.27 names it, as the running TVM names it (0.26: tirx.Add for
+    prim.Add), through the kit's rename table; for expectations that name types."""
+    from tvm_extend import ir_views
+
+    return ir_views.present(key) or key

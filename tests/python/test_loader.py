@@ -35,7 +35,8 @@ def test_two_extensions_in_one_process(test_extensions):
     seq = tvm.transform.Sequential([my_custom_pass.MulDivToShift(), ext_b["transform.CountRuns"]()])
     out = seq(tvm.IRModule({"main": func}))
     assert ext_b["pass_runs"]() == before + 1
-    assert "x << 2" in out.script()
+    # 0.27 prints the shift as an operator, 0.26 as a call.
+    assert "x << 2" in out.script() or "T.shift_left(x, 2)" in out.script()
 
 
 def test_list_extensions_shows_versions_and_registrations():
