@@ -371,7 +371,11 @@ def test_narrow_datatype_narrows_an_allocated_buffer_and_keeps_shifts_typed():
     tvm.ir.assert_structural_equal(after, tvm.tirx.transform.NarrowDataType(32)(mod))
     text = after["main"].script()
     assert "T.alloc_buffer((64,))" in text  # shape and layout narrowed: a new buffer variable
-    assert 'T.Cast("int64", i) << T.int64(1)' in text  # a value keeps its width, promoted
+    # A value keeps its width, promoted (0.27 prints the shift as an operator, 0.26 as a call).
+    assert (
+        'T.Cast("int64", i) << T.int64(1)' in text
+        or 'T.shift_left(T.Cast("int64", i), T.int64(1))' in text
+    )
 
 
 def test_vectorize_matches_tvms_vectorize_loop_on_200_generated_programs():

@@ -21,6 +21,7 @@
  */
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/analysis.h>
+#include <tvm_extend/ir/builtin.h>
 #include <tvm_extend/ir/tir.h>
 #include <tvm_extend/ir/tir_ops.h>
 #include <tvm_extend/ir/tir_pass.h>
@@ -353,6 +354,28 @@ class Narrower : public StmtExprMutator {
 
   // Shifts and bitwise operations: rebuilt by TVM's operator (which promotes to the wider
   // type), without the second, narrowing visit of the arithmetic above.
+#if TVM_EXTEND_IR_TVM_MINOR < 27
+  // Before 0.27 shifts and bitwise operations are calls of TVM's builtin ops: the same
+  // legalization, through the same operators (tirx.left_shift, ... on 0.26).
+  Expr VisitExpr_(const Call& op) override {
+    static const std::pair<Op, BinaryOp*> kBinary[] = {
+        {tvm_extend::tir::GetOp({"tirx.shift_left"}), &shift_left},
+        {tvm_extend::tir::GetOp({"tirx.shift_right"}), &shift_right},
+        {tvm_extend::tir::GetOp({"tirx.bitwise_and"}), &bitwise_and},
+        {tvm_extend::tir::GetOp({"tirx.bitwise_or"}), &bitwise_or},
+        {tvm_extend::tir::GetOp({"tirx.bitwise_xor"}), &bitwise_xor}};
+    if (op.args().size() == 2) {
+      for (const auto& [callee, make] : kBinary) {
+        if (!op.op().same_as(callee)) continue;
+        Expr a = VisitExpr(op.args()[0]), b = VisitExpr(op.args()[1]);
+        bool same = a.same_as(op.args()[0]) && b.same_as(op.args()[1]);
+        if (same && SameType(TypeOf(a), TypeOf(b))) return op;
+        return (*make)(a, b, {});
+      }
+    }
+    return StmtExprMutator::VisitExpr_(op);
+  }
+#endif
 #if TVM_EXTEND_IR_TVM_MINOR >= 27  // node types since 0.27 (calls before)
   Expr VisitExpr_(const LShift& op) override { return Legalize(op, shift_left); }
   Expr VisitExpr_(const RShift& op) override { return Legalize(op, shift_right); }
