@@ -20,7 +20,8 @@ for release in "${RELEASES[@]}"; do
   "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
     -c "$ROOT/constraints/tvm-$release.txt" "$ROOT/examples/my_custom_pass" \
     "$ROOT/examples/tir_passes"
-  if ! (cd "$ROOT" && TVM_EXTEND_BUILD_DIR="$ROOT/build/tests-$release" "$PY" -m pytest -q "${TESTS[@]}"); then
+  if ! (cd "$ROOT" && TVM_EXTEND_TVM="$release" && source scripts/release.sh &&
+        "$PY" -m pytest -q "${TESTS[@]}"); then
     echo "=== TVM $release: FAILED" >&2
     status=1
   fi

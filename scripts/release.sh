@@ -8,6 +8,8 @@ if [ -n "${TVM_EXTEND_TVM:-}" ]; then
     exit 2
   fi
   DEFAULT_VENV="$ROOT/.venv-$TVM_EXTEND_TVM"
+  # The test libraries of each release are built in a folder of their own (tests/conftest.py).
+  export TVM_EXTEND_BUILD_DIR="${TVM_EXTEND_BUILD_DIR:-$ROOT/build/tests-$TVM_EXTEND_TVM}"
 else
   CONSTRAINTS="$ROOT/constraints.txt"
   DEFAULT_VENV="$ROOT/.venv"
