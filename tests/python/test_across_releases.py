@@ -29,10 +29,15 @@ needs_other = pytest.mark.skipif(
 )
 
 
-def run_in(python: str, code: str) -> subprocess.CompletedProcess:
+def run_in(python: str, code: str, *args) -> subprocess.CompletedProcess:
+    """`code` run by another Python (another TVM release), extensions not autoloaded."""
     env = dict(os.environ, TVM_EXTEND_NO_AUTOLOAD="1")
     return subprocess.run(
-        [python, "-c", code], capture_output=True, text=True, env=env, timeout=300
+        [python, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -146,13 +151,7 @@ def test_one_binary_on_another_release(test_extensions):
         "print(tvm.__version__, e.built_tvm_version, "
         "tvm.get_global_func('uses_few.extent_of')(loop))\n"
     )
-    out = subprocess.run(
-        [OTHER_PYTHON, "-c", code, str(test_extensions / "libuses_few.so")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, TVM_EXTEND_NO_AUTOLOAD="1"),
-        timeout=300,
-    )
+    out = run_in(OTHER_PYTHON, code, test_extensions / "libuses_few.so")
     assert out.returncode == 0, out.stderr
     other, built, extent = out.stdout.split()
     assert built == tvm.__version__ and other != tvm.__version__
@@ -170,13 +169,7 @@ def test_refused_on_another_release_with_every_problem(test_extensions):
         "    print(err)\n"
         "print('alive', sorted(e.name for e in tvm_extend.list_extensions()))\n"
     )
-    out = subprocess.run(
-        [OTHER_PYTHON, "-c", code, str(test_extensions / "libuses_new_ir.so")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, TVM_EXTEND_NO_AUTOLOAD="1"),
-        timeout=300,
-    )
+    out = run_in(OTHER_PYTHON, code, test_extensions / "libuses_new_ir.so")
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "2 problems" in text, text
