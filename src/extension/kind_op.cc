@@ -8,6 +8,7 @@
 #include <tvm/ffi/container/array.h>
 #include <tvm/ffi/container/map.h>
 #include <tvm/ffi/string.h>
+#include <tvm_extend/abi/global.h>
 #include <tvm_extend/extension/errors.h>
 
 #include <map>
@@ -41,11 +42,8 @@ std::set<std::string> OpNames() {
 }
 
 Function RegisterLowering() {
-  // tirx.* since TVM 0.27, ir.* before.
-  for (const char* name : {"tirx.RegisterOpLowerIntrinsic", "ir.RegisterOpLowerIntrinsic"}) {
-    if (auto f = Function::GetGlobal(name)) return *f;
-  }
-  return Function::GetGlobalRequired("tirx.RegisterOpLowerIntrinsic");
+  // tirx.* since TVM 0.27, ir.* before: the rename table knows both.
+  return abi::RequireGlobal("tirx.RegisterOpLowerIntrinsic", "an op's lowering");
 }
 
 struct OpSpecData {

@@ -13,6 +13,7 @@
 #include <tvm/ffi/container/array.h>
 #include <tvm/ffi/container/map.h>
 #include <tvm/ffi/string.h>
+#include <tvm_extend/abi/global.h>
 #include <tvm_extend/extension/errors.h>
 
 #include <string>
@@ -78,13 +79,9 @@ Any ReadAttr(const Target& t) {
 
 void Register(const Target& t, const Any& value, int64_t level) {
   static Function register_attr = Function::GetGlobalRequired("ir.RegisterOpAttr");
-  static Function register_lowering = [] {
-    // tirx.* since TVM 0.27, ir.* before.
-    for (const char* name : {"tirx.RegisterOpLowerIntrinsic", "ir.RegisterOpLowerIntrinsic"}) {
-      if (auto f = Function::GetGlobal(name)) return *f;
-    }
-    return Function();
-  }();
+  // tirx.* since TVM 0.27, ir.* before: the rename table knows both.
+  static Function register_lowering =
+      abi::FindGlobal("tirx.RegisterOpLowerIntrinsic").value_or(Function());
   if (IsLowering(t.attr) && register_lowering != nullptr) {
     const size_t n = sizeof(kLoweringSuffix) - 1;
     register_lowering(t.op, value, t.attr.substr(0, t.attr.size() - n), level);

@@ -27,6 +27,7 @@
 #include <tvm_extend/ir/analysis.h>
 #include <tvm_extend/ir/builtin.h>
 #include <tvm_extend/ir/global_function.h>
+#include <tvm_extend/ir/substitute.h>
 #include <tvm_extend/ir/tir.h>
 #include <tvm_extend/ir/tir_ops.h>
 #include <tvm_extend/ir/tir_pass.h>
@@ -158,8 +159,6 @@ class Substitute : public StmtExprMutator {
  private:
   std::unordered_map<const Object*, Expr> map_;
 };
-
-tvm_extend::ir::GlobalFunction<bool(Expr, Expr)> expr_deep_equal{"prim.expr_deep_equal"};
 
 /*! \brief The builtin ops the vectorizer treats specially, looked up once (by their name in
  *         the running release: <tvm_extend/ir/builtin.h>). */
@@ -348,7 +347,7 @@ class Vectorizer : public StmtExprMutator {
     Expr value = VisitExpr(op.value());
     // TVM lets a variable be bound twice only to what it is already bound to.
     if (auto it = let_binding_.find(op.var().get());
-        it != let_binding_.end() && !expr_deep_equal(it->second, value)) {
+        it != let_binding_.end() && !tvm_extend::tir::ExprDeepEqual(it->second, value)) {
       TVM_FFI_THROW(ValueError) << "VectorizeLoop: let cannot bind `" << op.var().name()
                                 << "` to two different values";
     }

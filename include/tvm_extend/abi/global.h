@@ -21,15 +21,8 @@ namespace abi {
  *        TVM gave the same function in another supported release (tvm_extend/ir/renames.h).
  */
 inline std::optional<tvm::ffi::Function> FindGlobal(std::string_view name) {
-  std::optional<tvm::ffi::Function> f = tvm::ffi::Function::GetGlobal(name);
-  if (f.has_value()) return f;
-  for (const auto& pair : ::tvm_extend::ir::kKnownRenames) {
-    for (int side = 0; side < 2; ++side) {
-      if (name == pair[side]) {
-        f = tvm::ffi::Function::GetGlobal(pair[1 - side]);
-        if (f.has_value()) return f;
-      }
-    }
+  for (std::string_view each : ::tvm_extend::ir::NamesOf(name)) {
+    if (std::optional<tvm::ffi::Function> f = tvm::ffi::Function::GetGlobal(each)) return f;
   }
   return std::nullopt;
 }

@@ -28,54 +28,32 @@
 
 namespace tvm_extend {
 namespace tir {
-/*!
- * \brief The names of TVM's analyzer functions, in one place. TVM 0.27 registers them as
- *        `sym.*`; the release before registers the same functions, with the same suffixes and
- *        signatures, as `arith.*` (`arith.Analyzer`, `arith.AnalyzerModularSet`, ... in TVM's
- *        src/arith/analyzer.cc of the `tirx` generation; read there, not run against 0.26), so
- *        a kit for both changes only this table.
- */
-struct AnalyzerGlobals {
-  static constexpr const char* kCreate = "sym.Analyzer";
-  static constexpr const char* kSimplify = "sym.AnalyzerSimplify";
-  static constexpr const char* kRewriteSimplify = "sym.AnalyzerRewriteSimplify";
-  static constexpr const char* kCanonicalSimplify = "sym.AnalyzerCanonicalSimplify";
-  static constexpr const char* kCanProve = "sym.AnalyzerCanProve";
-  static constexpr const char* kCanProveEqual = "sym.AnalyzerCanProveEqual";
-  static constexpr const char* kConstIntBound = "sym.AnalyzerConstIntBound";
-  static constexpr const char* kModularSet = "sym.AnalyzerModularSet";
-  static constexpr const char* kIntSet = "sym.AnalyzerIntSet";
-  static constexpr const char* kBind = "sym.AnalyzerBind";
-  static constexpr const char* kEnterConstraintContext = "sym.AnalyzerEnterConstraintContext";
-  static constexpr const char* kIntervalSet = "sym.IntervalSet";
-  static constexpr const char* kIntSetFromRange = "sym.intset_interval";
-  static constexpr const char* kIntervalSetMin = "sym.IntervalSetGetMin";
-  static constexpr const char* kIntervalSetMax = "sym.IntervalSetGetMax";
-};
 
+// TVM 0.27 names these `sym.*`; 0.26 names them `arith.*`: the handles bind either (the rename
+// table, tvm_extend/ir/renames.h).
 namespace analysis_detail {
 #pragma GCC visibility push(hidden)
 using tvm::ffi::Any;
 using tvm::ffi::ObjectRef;
-using G = AnalyzerGlobals;
 template <typename Signature>
 using Global = ::tvm_extend::ir::GlobalFunction<Signature>;
-inline Global<Analyzer()> make_analyzer{G::kCreate};
-inline Global<Expr(Analyzer, Expr, int64_t)> simplify{G::kSimplify};
-inline Global<Expr(Analyzer, Expr)> rewrite_simplify{G::kRewriteSimplify};
-inline Global<Expr(Analyzer, Expr)> canonical_simplify{G::kCanonicalSimplify};
-inline Global<bool(Analyzer, Expr, int64_t)> can_prove{G::kCanProve};
-inline Global<bool(Analyzer, Expr, Expr)> can_prove_equal{G::kCanProveEqual};
-inline Global<ConstIntBound(Analyzer, Expr)> const_int_bound{G::kConstIntBound};
-inline Global<ModularSet(Analyzer, Expr)> modular_set{G::kModularSet};
+inline Global<Analyzer()> make_analyzer{"sym.Analyzer"};
+inline Global<Expr(Analyzer, Expr, int64_t)> simplify{"sym.AnalyzerSimplify"};
+inline Global<Expr(Analyzer, Expr)> rewrite_simplify{"sym.AnalyzerRewriteSimplify"};
+inline Global<Expr(Analyzer, Expr)> canonical_simplify{"sym.AnalyzerCanonicalSimplify"};
+inline Global<bool(Analyzer, Expr, int64_t)> can_prove{"sym.AnalyzerCanProve"};
+inline Global<bool(Analyzer, Expr, Expr)> can_prove_equal{"sym.AnalyzerCanProveEqual"};
+inline Global<ConstIntBound(Analyzer, Expr)> const_int_bound{"sym.AnalyzerConstIntBound"};
+inline Global<ModularSet(Analyzer, Expr)> modular_set{"sym.AnalyzerModularSet"};
 // IntSet is not a generated view; its value is handled as an ObjectRef.
-inline Global<ObjectRef(Analyzer, Expr, ObjectRef)> int_set{G::kIntSet};
-inline Global<void(Analyzer, Var, ObjectRef, bool)> bind{G::kBind};
-inline Global<tvm::ffi::Function(Analyzer, Expr)> enter_constraint{G::kEnterConstraintContext};
-inline Global<ObjectRef(Expr, Expr)> int_set_interval{G::kIntSetFromRange};
+inline Global<ObjectRef(Analyzer, Expr, ObjectRef)> int_set{"sym.AnalyzerIntSet"};
+inline Global<void(Analyzer, Var, ObjectRef, bool)> bind{"sym.AnalyzerBind"};
+inline Global<tvm::ffi::Function(Analyzer, Expr)> enter_constraint{
+    "sym.AnalyzerEnterConstraintContext"};
+inline Global<ObjectRef(Expr, Expr)> int_set_interval{"sym.intset_interval"};
 inline Global<Range(Expr, Expr, ObjectRef)> range_from_min_extent{"ir.Range_from_min_extent"};
-inline Global<Expr(ObjectRef)> int_set_min{G::kIntervalSetMin};
-inline Global<Expr(ObjectRef)> int_set_max{G::kIntervalSetMax};
+inline Global<Expr(ObjectRef)> int_set_min{"sym.IntervalSetGetMin"};
+inline Global<Expr(ObjectRef)> int_set_max{"sym.IntervalSetGetMax"};
 // Registered without a signature (packed): its two arguments are fixed here, once.
 inline Global<ObjectRef(ObjectRef, ObjectRef)> undefined_vars{"tirx.analysis.UndefinedVars"};
 inline Global<bool(Any, Any, bool, bool)> structural_equal{"ffi.StructuralEqual"};

@@ -46,19 +46,6 @@ std::string_view CanonicalName(std::string_view key) {
   return key;
 }
 
-/*! \brief `key`, then the names TVM gave the same type or function in other releases. */
-std::vector<std::string_view> NamesOf(std::string_view key) {
-  std::vector<std::string_view> out{key};
-  auto add = [&out](std::string_view name) {
-    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
-  };
-  for (const auto& pair : kKnownRenames) {
-    if (key == pair[0]) add(pair[1]);
-    if (key == pair[1]) add(pair[0]);
-  }
-  return out;
-}
-
 /*! \brief A JSON schema with every type name in it written as CanonicalName does. */
 std::string CanonicalSchema(std::string_view schema) {
   std::string out;

@@ -3,6 +3,10 @@
 #ifndef TVM_EXTEND_IR_RENAMES_H_
 #define TVM_EXTEND_IR_RENAMES_H_
 
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
 namespace tvm_extend {
 namespace ir {
 
@@ -151,6 +155,19 @@ inline constexpr const char* kKnownRenames[][2] = {
     {"s_tir.SBlock", "tirx.SBlock"},
     {"s_tir.SBlockRealize", "tirx.SBlockRealize"},
 };
+
+/*! \brief `key`, then the names TVM gave the same type or function in other releases. */
+inline std::vector<std::string_view> NamesOf(std::string_view key) {
+  std::vector<std::string_view> out{key};
+  for (const auto& pair : kKnownRenames) {
+    for (int side = 0; side < 2; ++side) {
+      if (key == pair[side] && std::find(out.begin(), out.end(), pair[1 - side]) == out.end()) {
+        out.emplace_back(pair[1 - side]);
+      }
+    }
+  }
+  return out;
+}
 
 }  // namespace ir
 }  // namespace tvm_extend

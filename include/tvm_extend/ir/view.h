@@ -183,8 +183,6 @@ inline std::string_view AsView(const TVMFFIByteArray& b) { return {b.data, b.siz
 
 /*! \brief `key` under the name of the newest supported release (tvm_extend/ir/renames.h). */
 std::string_view CanonicalName(std::string_view key);
-/*! \brief `key`, then the names TVM gave the same type or function in other releases. */
-std::vector<std::string_view> NamesOf(std::string_view key);
 /*! \brief A JSON schema with every type name in it written as CanonicalName does. */
 std::string CanonicalSchema(std::string_view schema);
 /*! \brief The running type under `type_key`, or nullptr. */
