@@ -35,6 +35,7 @@ EXTRA = (
     "ir.Range",
     "tirx.IterVar",
     "s_tir.MatchBufferRegion",
+    "tirx.BufferRegion",  # 0.26's region (0.27's ir.TensorRegion is an expression)
     "ir.Span",
     "ir.DictAttrs",
     "ir.Attrs",
@@ -308,7 +309,10 @@ def traversal(nodes, f: FieldInfo):
 
 
 # Non-expression, non-statement nodes that hold expressions: walked and rebuilt like them.
-AUX = tuple(present(k) or k for k in ("ir.Range", "tirx.IterVar", "s_tir.MatchBufferRegion"))
+AUX = tuple(
+    present(k) or k
+    for k in ("ir.Range", "tirx.IterVar", "s_tir.MatchBufferRegion", "tirx.BufferRegion")
+)
 
 
 def ctor_params(node: NodeType, types: CppTypes) -> list[tuple[str, str, dict]]:

@@ -125,8 +125,10 @@ class PrepareForC : public tir::StmtExprMutator {
   Expr VisitExpr_(const tir::Mod& op) override { return Narrow(VisitChildren(op)); }
   Expr VisitExpr_(const tir::FloorDiv& op) override { return Narrow(VisitChildren(op)); }
   Expr VisitExpr_(const tir::FloorMod& op) override { return Narrow(VisitChildren(op)); }
+#if TVM_EXTEND_IR_TVM_MINOR >= 27  // node types since 0.27 (calls before, narrowed above)
   Expr VisitExpr_(const tir::LShift& op) override { return Narrow(VisitChildren(op)); }
   Expr VisitExpr_(const tir::BitwiseNot& op) override { return Narrow(VisitChildren(op)); }
+#endif
 
   Expr VisitExpr_(const tir::Min& op) override {
     tir::Min m = VisitChildren(op);

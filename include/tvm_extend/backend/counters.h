@@ -77,7 +77,7 @@ class KernelCounters {
   tir::Stmt Increment(const std::string& name, int64_t by = 1) const {
     auto index = tir::builder_detail::ToList(
         std::vector<tir::Expr>{tir::IntImm::Make(tir::kInt32, Slot(name))});
-    tir::Expr count = tir::builder_detail::buffer_load(buffer_, index.data(), {});
+    tir::Expr count = tir::builder_detail::MakeLoad(buffer_, index);
     return tir::BufferStore::Make(buffer_,
                                   tir::Add::Make(count, tir::IntImm::Make(tir::kInt64, by)), index);
   }

@@ -62,6 +62,15 @@ template <typename T>
   return ::tvm_extend::ir::List<T>(
       tvm::ffi::Array<tvm::ffi::ObjectRef>(items.begin(), items.end()));
 }
+
+/*! \brief `buffer[indices]`, through the load constructor of the release built against. */
+inline Expr MakeLoad(const Var& buffer, const ::tvm_extend::ir::List<Expr>& indices) {
+#if TVM_EXTEND_IR_TVM_MINOR >= 27
+  return buffer_load(buffer, indices.data(), {});
+#else  // 0.26: a predicate too (none)
+  return buffer_load(buffer, indices.data(), {}, {});
+#endif
+}
 }  // namespace builder_detail
 
 class FunctionBuilder {
@@ -87,11 +96,7 @@ class FunctionBuilder {
 
   /*! \brief `buffer[indices]`. */
   Expr Load(const Var& buffer, const std::vector<Expr>& indices) {
-#if TVM_EXTEND_IR_TVM_MINOR >= 27
-    return builder_detail::buffer_load(buffer, builder_detail::ToList(indices).data(), {});
-#else
-    return builder_detail::buffer_load(buffer, builder_detail::ToList(indices).data(), {}, {});
-#endif
+    return builder_detail::MakeLoad(buffer, builder_detail::ToList(indices));
   }
 
   /*! \brief Emit `buffer[indices] = value`. */
