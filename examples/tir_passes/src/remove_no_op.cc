@@ -58,7 +58,7 @@ class NoOpRemover : public StmtExprMutator {
   NoOpRemover() : set_analyzer_(analysis_detail::make_analyzer()) {}
 
   Stmt VisitStmt_(const Evaluate& op) override {
-    return effects_.Of(op.value()) > CallEffects::kReadState ? Stmt(op) : NoOp();
+    return effects_.Of(op.value()) > CallEffectKind::kReadState ? Stmt(op) : NoOp();
   }
 
   Stmt VisitStmt_(const SeqStmt& op) override { return Flatten(VisitChildren(op).seq()); }
@@ -134,7 +134,8 @@ class NoOpRemover : public StmtExprMutator {
 
   Stmt VisitStmt_(const Bind& op) override {
     Bind bind = VisitChildren(op);
-    if (effects_.Of(bind.value()) <= CallEffects::kPure) analyzer_.Bind(bind.var(), bind.value());
+    if (effects_.Of(bind.value()) <= CallEffectKind::kPure)
+      analyzer_.Bind(bind.var(), bind.value());
     return bind;
   }
 
@@ -220,7 +221,7 @@ class NoOpRemover : public StmtExprMutator {
   Stmt EvaluateEffects(const std::vector<Expr>& values) {
     std::vector<tvm::ffi::ObjectRef> kept;
     for (const Expr& v : values) {
-      if (effects_.Of(v) > CallEffects::kReadState) kept.push_back(Evaluate::Make(v));
+      if (effects_.Of(v) > CallEffectKind::kReadState) kept.push_back(Evaluate::Make(v));
     }
     if (kept.empty()) return NoOp();
     if (kept.size() == 1) return Stmt(kept[0]);
@@ -240,7 +241,7 @@ class NoOpRemover : public StmtExprMutator {
 
   PassAnalyzer analyzer_;
   Analyzer set_analyzer_;  // bound to nothing: interval evaluation over explicit loop ranges
-  CallEffects effects_;
+  SideEffectCache effects_;
   Expr pos_inf_ = pos_inf(), neg_inf_ = neg_inf();
   std::vector<std::pair<tvm::ffi::ObjectRef, tvm::ffi::ObjectRef>> loop_ranges_;
   std::unordered_map<const tvm::ffi::Object*, std::string> op_names_;

@@ -61,46 +61,6 @@ inline Stmt Flatten(const tvm_extend::ir::List<Stmt>& seq) {
       tvm_extend::ir::List<Stmt>(tvm::ffi::Array<tvm::ffi::ObjectRef>(out.begin(), out.end())));
 }
 
-/*! \brief TVM's SideEffect(expr): the strongest call effect in an expression (TVM's
- *         `TCallEffectKind` of each op; a load reads state; calls of non-ops are opaque),
- *         capped at UpdateState. Caches each op's kind. */
-class CallEffects {
- public:
-  static constexpr int64_t kPure = 1, kReadState = 2, kUpdateState = 3;
-  int64_t Of(const Expr& e) {
-    Walker walker(this);
-    walker.VisitExpr(e);
-    return walker.kind;
-  }
-
- private:
-  struct Walker : StmtExprVisitor {
-    explicit Walker(CallEffects* owner) : owner(owner) {}
-    void VisitExpr_(const TensorLoad& op) override {
-      kind = std::max(kind, kReadState);
-      StmtExprVisitor::VisitExpr_(op);
-    }
-    void VisitExpr_(const Call& op) override {
-      kind = std::max(kind, std::min(owner->KindOf(op.op()), kUpdateState));
-      StmtExprVisitor::VisitExpr_(op);
-    }
-    CallEffects* owner;
-    int64_t kind = kPure;
-  };
-  int64_t KindOf(const Expr& callee) {
-    Op op = callee.as<Op>();
-    if (!op.defined()) return kUpdateState;
-    auto it = kinds_.find(op.get());
-    if (it != kinds_.end()) return it->second;
-    // The kit's reading of the attribute (an int or an IntImm); cached for this pass run only,
-    // since an extension may override an op's attribute later.
-    int64_t value = tvm_extend::tir::GetOpIntAttr(op, "TCallEffectKind").value_or(kUpdateState);
-    kinds_.emplace(op.get(), value);
-    return value;
-  }
-  std::unordered_map<const tvm::ffi::Object*, int64_t> kinds_;
-};
-
 /*! \brief The kit's analyzer, plus setting only a variable's constant bound (what TVM's bound
  *         analysis does for a let). */
 class PassAnalyzer : public ArithAnalyzer {

@@ -26,6 +26,7 @@
 #include <tvm_extend/extension.h>
 #include <tvm_extend/ir/analysis.h>
 #include <tvm_extend/ir/builtin.h>
+#include <tvm_extend/ir/expr_dtype.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/substitute.h>
 #include <tvm_extend/ir/tir.h>
@@ -54,20 +55,8 @@ constexpr int32_t kVectorized = 2;  // tvm.tirx.ForKind.VECTORIZED
 
 // --- Small helpers private to this pass (candidates for the kit's shared helpers) ---
 
-/*!
- * \brief The data type of a primitive expression; lanes 0 when `e` is not primitive. Read in
- *        place (no reference counting): the vectorizer asks for lanes at every node.
- */
-DLDataType DTypeOf(const Expr& e) {
-  namespace ir = tvm_extend::ir;
-  const ObjectRef& ty = ir::ObjectField(e.get(), ir::UseField<tags::F_ir_Expr__ty>());
-  if (!ir::IsInstance(ty.get(), ir::UseType<tags::T_ir_PrimType>())) {
-    return DLDataType{kDLOpaqueHandle, 0, 0};
-  }
-  return ir::PodField<DLDataType>(ty.get(), ir::UseField<tags::F_ir_PrimType__dtype>());
-}
 /*! \brief Lanes of a primitive expression (1 for a scalar), 0 when not primitive. */
-int Lanes(const Expr& e) { return DTypeOf(e).lanes; }
+int Lanes(const Expr& e) { return LanesOf(e); }
 bool IsVector(const Expr& e) { return Lanes(e) > 1; }
 uint32_t Key(DLDataType t) { return uint32_t{t.code} << 24 | uint32_t{t.bits} << 16 | t.lanes; }
 // Nodes made once and shared (IR nodes are immutable): per thread, so without locks, and never
@@ -104,11 +93,11 @@ bool IsConst(const Expr& e, int64_t v) {
   return imm.defined() && imm.value() == v;
 }
 bool SameType(const Expr& a, const Expr& b) {
-  DLDataType x = DTypeOf(a), y = DTypeOf(b);
+  DLDataType x = DataTypeOf(a), y = DataTypeOf(b);
   return x.code == y.code && x.bits == y.bits && x.lanes == y.lanes;
 }
 /*! \brief A zero of `e`'s type (`e` itself when it is zero). */
-Expr ZeroLike(const Expr& e) { return IsConst(e, 0) ? e : Expr(ZeroOrOne(DTypeOf(e), 0)); }
+Expr ZeroLike(const Expr& e) { return IsConst(e, 0) ? e : Expr(ZeroOrOne(DataTypeOf(e), 0)); }
 
 // `a + b`, `a - b`, `a * b` through TVM's operators, which fold constants; the cases where the
 // fold returns one of the operands as it is are answered here, without a call into TVM.
@@ -212,7 +201,7 @@ Stmt RebuildSeq(const SeqStmt& op, const tvm_extend::ir::List<Stmt>& seq) {
 class Vectorizer : public StmtExprMutator {
  public:
   Vectorizer(const Var& var, const Expr& lanes) : var_(var), var_lanes_(lanes) {
-    DLDataType t = DTypeOf(var);
+    DLDataType t = DataTypeOf(var);
     ramp_ = Ramp::Make(ZeroOrOne(t, 0), ZeroOrOne(t, 1), lanes);
   }
 
@@ -334,7 +323,7 @@ class Vectorizer : public StmtExprMutator {
   Expr VisitExpr_(const Cast& op) override {
     Expr value = VisitExpr(op.value());
     if (value.same_as(op.value())) return op;
-    return Cast::Make(WithLanes(DTypeOf(op), Lanes(value)), value);
+    return Cast::Make(WithLanes(DataTypeOf(op), Lanes(value)), value);
   }
 
   Expr VisitExpr_(const TensorLoad& op) override {
@@ -555,7 +544,7 @@ class Vectorizer : public StmtExprMutator {
       return op;
     }
     int lanes = std::max(Lanes(t), Lanes(f));
-    return Call::Make(WithLanes(DTypeOf(op), lanes), op.op(),
+    return Call::Make(WithLanes(DataTypeOf(op), lanes), op.op(),
                       ToList<Expr>({cond, BroadcastTo(t, lanes), BroadcastTo(f, lanes)}),
                       op.attrs(), EmptyTypes(), op.span());
   }
@@ -564,7 +553,7 @@ class Vectorizer : public StmtExprMutator {
     Expr input = op.args()[0];
     Expr value = VisitExpr(input);
     if (value.same_as(input)) return op;
-    DLDataType to = DTypeOf(op), from = DTypeOf(value);
+    DLDataType to = DataTypeOf(op), from = DataTypeOf(value);
     int lanes = from.bits * from.lanes / to.bits;
     return Call::Make(WithLanes(to, lanes), op.op(), ToList<Expr>({value}), op.attrs(),
                       EmptyTypes(), op.span());
@@ -574,8 +563,8 @@ class Vectorizer : public StmtExprMutator {
   Stmt Scalarize(const Stmt& stmt) {
     Var index = Var::Make(std::string(var_.name()) + ".s", var_.ty());
     Stmt body = Substitute({{var_.get(), index}}).VisitStmt(stmt);
-    return For::Make(index, ZeroOrOne(DTypeOf(var_), 0), var_lanes_, kSerial, body, IterVar(), {},
-                     Expr());
+    return For::Make(index, ZeroOrOne(DataTypeOf(var_), 0), var_lanes_, kSerial, body, IterVar(),
+                     {}, Expr());
   }
 
   /*! \brief Whether `e` uses the vectorized loop variable. */

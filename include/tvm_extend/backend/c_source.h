@@ -39,6 +39,7 @@
 #include <tvm_extend/backend/c_module.h>
 #include <tvm_extend/backend/counters.h>
 #include <tvm_extend/extension/errors.h>
+#include <tvm_extend/ir/dtype.h>
 #include <tvm_extend/ir/global_function.h>
 #include <tvm_extend/ir/tir.h>
 #include <tvm_extend/ir/tir_builder.h>
@@ -77,11 +78,13 @@ class PrepareForC : public tir::StmtExprMutator {
 
   Expr VisitExpr(const Expr& e) override {
     if (!e.defined()) return e;
-    if (tir::PrimType t = e.ty().as<tir::PrimType>(); t.defined() && t.dtype().lanes != 1) {
+    // (0.26 types a string as a void handle: no lanes, and not a vector either.)
+    if (tir::PrimType t = e.ty().as<tir::PrimType>();
+        t.defined() && ir::dtype::is_vector(t.dtype())) {
       throw tvm::ffi::Error(error_kind::kValue,
                             "the C backend cannot generate the vector expression " + e.type_key() +
-                                " with " + std::to_string(t.dtype().lanes) + " lanes (in kernel '" +
-                                kernel_ +
+                                " with " + std::to_string(ir::dtype::lanes(t.dtype())) +
+                                " lanes (in kernel '" + kernel_ +
                                 "'): TVM's C generator writes vector types that C does not have. "
                                 "Schedule ext_dev functions without vectorize or tensorize.",
                             "");

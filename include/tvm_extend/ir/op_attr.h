@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace tvm_extend {
 namespace tir {
@@ -76,10 +77,32 @@ inline CallEffectKind CallEffect(const Call& call) {
   return kind.has_value() ? static_cast<CallEffectKind>(*kind) : kOpaqueEffect;
 }
 
-/*! \brief The strongest effect in `expr`: loads read state, calls as CallEffect. */
-inline CallEffectKind SideEffect(const Expr& expr) {
-  struct Effects : StmtExprVisitor {
-    CallEffectKind kind = CallEffectKind::kExprAnnotation;
+/*!
+ * \brief TVM's SideEffect with each op's TCallEffectKind read once: for a pass that asks about
+ *        many expressions. Keep one per pass run (an extension may change an op's attribute
+ *        between runs).
+ */
+class SideEffectCache {
+ public:
+  /*! \brief The strongest effect in `expr`: loads read state, calls as CallEffect. */
+  CallEffectKind Of(const Expr& expr) {
+    Walker walker(this);
+    walker.VisitExpr(expr);
+    return walker.kind;
+  }
+
+  /*! \brief CallEffect(call), its op's kind read once. */
+  CallEffectKind OfCall(const Call& call) {
+    Op op = call.op().as<Op>();
+    if (!op.defined()) return kOpaqueEffect;
+    auto it = kinds_.find(op.get());
+    if (it != kinds_.end()) return it->second;
+    return kinds_.emplace(op.get(), CallEffect(call)).first->second;
+  }
+
+ private:
+  struct Walker : StmtExprVisitor {
+    explicit Walker(SideEffectCache* cache) : cache(cache) {}
     void Raise(CallEffectKind k) {
       kind = static_cast<CallEffectKind>(
           std::max(static_cast<int64_t>(kind), static_cast<int64_t>(k)));
@@ -89,13 +112,17 @@ inline CallEffectKind SideEffect(const Expr& expr) {
       StmtExprVisitor::VisitExpr_(op);
     }
     void VisitExpr_(const Call& op) override {
-      Raise(CallEffect(op));
+      Raise(cache->OfCall(op));
       StmtExprVisitor::VisitExpr_(op);
     }
-  } effects;
-  effects.VisitExpr(expr);
-  return effects.kind;
-}
+    SideEffectCache* cache;
+    CallEffectKind kind = CallEffectKind::kExprAnnotation;
+  };
+  std::unordered_map<const tvm::ffi::Object*, CallEffectKind> kinds_;
+};
+
+/*! \brief The strongest effect in `expr`: loads read state, calls as CallEffect. */
+inline CallEffectKind SideEffect(const Expr& expr) { return SideEffectCache().Of(expr); }
 
 }  // namespace tir
 }  // namespace tvm_extend
