@@ -48,10 +48,9 @@ using tvm_extend::schedule::Schedule;
 namespace tir = tvm_extend::tir;
 
 [[noreturn]] void Fail(const std::string& function, const std::string& why) {
-  throw tvm::ffi::Error("ValueError",
-                        "codegen project_llm (relax.ext.project_llm): function '" + function +
-                            "': " + why,
-                        "");
+  throw tvm::ffi::Error(
+      "ValueError",
+      "codegen project_llm (relax.ext.project_llm): function '" + function + "': " + why, "");
 }
 
 // ---- Reading Relax nodes by reflection -------------------------------------------------------
@@ -154,7 +153,8 @@ Outlined Read(const ObjectRef& func) {
   if (!symbol) Fail(o.symbol, "it has no global_symbol");
   Array<Any> params = Field(func, "params").cast<Array<Any>>();
   for (int64_t i = 0; i < params.size(); ++i) {
-    o.params.push_back(TensorOf(o.symbol, Field(params[i].cast<ObjectRef>(), "ty").cast<ObjectRef>(),
+    o.params.push_back(TensorOf(o.symbol,
+                                Field(params[i].cast<ObjectRef>(), "ty").cast<ObjectRef>(),
                                 "parameter " + std::to_string(i)));
   }
   o.result = TensorOf(o.symbol, Field(func, "ret_ty").cast<ObjectRef>(), "its result");
@@ -169,6 +169,10 @@ Outlined Read(const ObjectRef& func) {
   }
   if (!composite.defined() || !call.defined()) Fail(o.symbol, "it calls no composite function");
   o.composite = std::string(Attr(composite, "Composite").cast<String>());
+  if (o.composite != "project_llm.dense" && o.composite != "project_llm.batch_matmul") {
+    Fail(o.symbol, "unknown composite '" + o.composite +
+                       "' (project_llm compiles project_llm.dense and project_llm.batch_matmul)");
+  }
   // The composite's parameters are bound to the outlined function's parameters by the call.
   Array<Any> inner = Field(composite, "params").cast<Array<Any>>();
   Array<Any> args = Field(call, "args").cast<Array<Any>>();
@@ -356,8 +360,7 @@ ObjectRef Lookup(const Schedule& sch, const std::string& symbol) {
  * \brief relax.ext.project_llm: compile the outlined functions to one runtime module with a
  *        function per function, named by its global_symbol.
  */
-tvm::ffi::Array<tvm::ffi::Any> CodegenMatmul(Array<ObjectRef> functions,
-                                             Map<String, Any> options,
+tvm::ffi::Array<tvm::ffi::Any> CodegenMatmul(Array<ObjectRef> functions, Map<String, Any> options,
                                              Map<Any, Any> constant_names) {
   (void)options;
   (void)constant_names;  // the patterns bind no constants
@@ -376,10 +379,8 @@ tvm::ffi::Array<tvm::ffi::Any> CodegenMatmul(Array<ObjectRef> functions,
     try {
       if (o.composite == "project_llm.dense") {
         kernel = DenseKernel(o, target);
-      } else if (o.composite == "project_llm.batch_matmul") {
-        kernel = BatchMatmulKernel(o, target);
       } else {
-        Fail(o.symbol, "unknown composite '" + o.composite + "'");
+        kernel = BatchMatmulKernel(o, target);
       }
     } catch (const tvm::ffi::Error& err) {
       if (err.message().find("codegen project_llm") != std::string::npos) throw;
@@ -391,7 +392,14 @@ tvm::ffi::Array<tvm::ffi::Any> CodegenMatmul(Array<ObjectRef> functions,
   return {Global("tirx.build")(mod, target, String("default"))};
 }
 
+/*! \brief (mr, nr): the register tile the kernels use for a CPU target. */
+tvm::ffi::Array<int64_t> TileOf(ObjectRef target) {
+  Tile t = TileFor(target);
+  return {t.mr, t.nr};
+}
+
 }  // namespace
 }  // namespace project_llm
 
 TVM_EXTEND_REGISTER_FUNC("project_llm.codegen.matmul", project_llm::CodegenMatmul);
+TVM_EXTEND_REGISTER_FUNC("project_llm.codegen.tile", project_llm::TileOf);

@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
+import project_a  # noqa: F401  (its micro-kernel schedules the dense kernels)
 import tvm
 import tvm_ffi
 from tvm import relax
 from tvm.relax.dpl import is_op, wildcard
 
-import project_a  # noqa: F401  (its micro-kernel schedules the dense kernels)
 import tvm_extend
 
 extension = tvm_extend.load_extension(__name__)
