@@ -5,6 +5,7 @@ import import_time
 import load_time
 import matmul
 import reload_memory
+import transformer_block
 import tvm_pass_noop_narrow
 import tvm_pass_vectorize
 import views_compile_cost
@@ -22,6 +23,8 @@ if __name__ == "__main__":
     reload_memory.main()
     print("== matmul ==")
     matmul.main()
+    print("== transformer_block ==")
+    transformer_block.main()
     print("== tvm_pass_vectorize ==")
     tvm_pass_vectorize.main()
     print("== tvm_pass_noop_narrow ==")

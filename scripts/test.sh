@@ -16,7 +16,7 @@ fi
 PY=$("$ROOT/scripts/setup.sh")
 "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
   -c "$CONSTRAINTS" "$ROOT/examples/my_custom_pass" "$ROOT/examples/tir_passes" \
-  "$ROOT/examples/project_a" "$ROOT/examples/project_b"
+  "$ROOT/examples/project_a" "$ROOT/examples/project_b" "$ROOT/examples/project_llm"
 cd "$ROOT"
 PY="$PY" "$ROOT/scripts/lint.sh"
 exec "$PY" -m pytest -q tests "$@"

@@ -19,7 +19,7 @@ from conftest import ROOT, fake_site, fake_tvm_tree, fake_wheel_tvm, site_packag
 
 PROBE = ROOT / "tests" / "cmake" / "probe"
 RELEASE = ".".join(tvm.__version__.split(".")[:3])  # 0.27.0 of 0.27.0.post1
-EXAMPLES = ["my_custom_pass", "project_a", "project_b", "tir_passes"]
+EXAMPLES = ["my_custom_pass", "project_a", "project_b", "project_llm", "tir_passes"]
 
 
 def configure(source: Path, build: Path, *defs: str, prefix: Path | None = None, env=None):
