@@ -99,24 +99,22 @@ ObjectRef FuseTransposeMatmul(ObjectRef func) {
   DFPattern pattern =
       IsOp("relax.matmul")(x, transpose.HasAttr({{"axes", Any()}}) |
                                   transpose.HasAttr({{"axes", Array<int64_t>{1, 0}}}));
-  return RewriteCall(
-      pattern,
-      [&](const ObjectRef& matched, const MatchMap& m) -> ObjectRef {
-        if (NDim(m[x]) != 2 || NDim(m[w]) != 2) return matched;  // left as it is
-        return einsum(make_tuple({m[x], m[w]}, ObjectRef()), "mk,nk->mn");
-      },
-      func, {"fuse_transpose_matmul"});
+  return RewriteCall(pattern,
+                     [&](const ObjectRef& matched, const MatchMap& m) -> ObjectRef {
+                       if (NDim(m[x]) != 2 || NDim(m[w]) != 2) return matched;  // left as it is
+                       return einsum(make_tuple({m[x], m[w]}, ObjectRef()), "mk,nk->mn");
+                     },
+                     func, {"fuse_transpose_matmul"});
 }
 
 // add(x, x) -> multiply(x, 2)
 ObjectRef AddToMultiply(ObjectRef func) {
   DFPattern x = Wildcard();
-  return RewriteCall(
-      IsOp("relax.add")(x, x),
-      [&](const ObjectRef&, const MatchMap& m) {
-        return multiply(m[x], ScalarConst(2, DtypeOf(m[x])));
-      },
-      func, {"add_to_multiply"});
+  return RewriteCall(IsOp("relax.add")(x, x),
+                     [&](const ObjectRef&, const MatchMap& m) {
+                       return multiply(m[x], ScalarConst(2, DtypeOf(m[x])));
+                     },
+                     func, {"add_to_multiply"});
 }
 
 // Three matmuls of one input in a dataflow block -> one matmul with the weights concatenated,
@@ -151,36 +149,33 @@ ObjectRef MergeMatmuls(ObjectRef func) {
 // add(x, y) -> multiply(x, ghost), with `ghost` bound nowhere: not well-formed.
 ObjectRef UnboundVar(ObjectRef func) {
   DFPattern x = Wildcard(), y = Wildcard();
-  return RewriteCall(
-      IsOp("relax.add")(x, y),
-      [&](const ObjectRef&, const MatchMap& m) {
-        ObjectRef ghost = make_var("ghost", TypeOf(m[y]), ObjectRef());
-        return multiply(m[x], ghost);
-      },
-      func, {"unbound_var"});
+  return RewriteCall(IsOp("relax.add")(x, y),
+                     [&](const ObjectRef&, const MatchMap& m) {
+                       ObjectRef ghost = make_var("ghost", TypeOf(m[y]), ObjectRef());
+                       return multiply(m[x], ghost);
+                     },
+                     func, {"unbound_var"});
 }
 
 // The callback throws: a std::exception, a tvm-ffi error, or something else.
 ObjectRef Throwing(ObjectRef func, int64_t kind) {
   DFPattern x = Wildcard();
-  return RewriteCall(
-      IsOp("relax.add")(x, x),
-      [&](const ObjectRef& matched, const MatchMap&) -> ObjectRef {
-        if (kind == 0) throw std::runtime_error("no replacement for this add");
-        if (kind == 1) TVM_FFI_THROW(ValueError) << "the weights are not packed";
-        if (kind == 2) throw 42;
-        return matched;
-      },
-      func, {"throwing"});
+  return RewriteCall(IsOp("relax.add")(x, x),
+                     [&](const ObjectRef& matched, const MatchMap&) -> ObjectRef {
+                       if (kind == 0) throw std::runtime_error("no replacement for this add");
+                       if (kind == 1) TVM_FFI_THROW(ValueError) << "the weights are not packed";
+                       if (kind == 2) throw 42;
+                       return matched;
+                     },
+                     func, {"throwing"});
 }
 
 // add(x, y) -> matmul(x, y) on shapes matmul does not take: TVM's type inference refuses it.
 ObjectRef IllTyped(ObjectRef func) {
   DFPattern x = Wildcard(), y = Wildcard();
-  return RewriteCall(
-      IsOp("relax.add")(x, y),
-      [&](const ObjectRef&, const MatchMap& m) { return matmul(m[x], m[y], Any()); }, func,
-      {"ill_typed"});
+  return RewriteCall(IsOp("relax.add")(x, y),
+                     [&](const ObjectRef&, const MatchMap& m) { return matmul(m[x], m[y], Any()); },
+                     func, {"ill_typed"});
 }
 
 // An unnamed rewrite: errors name it by file and line.
@@ -198,12 +193,12 @@ ObjectRef Unnamed(ObjectRef func) {
 
 PatternMatchingRewriter AddToMultiplyRewriter(const std::string& name) {
   DFPattern x = Wildcard();
-  return PatternMatchingRewriter::FromPattern(
-      IsOp("relax.add")(x, x),
-      [x](const ObjectRef&, const MatchMap& m) {
-        return multiply(m[x], ScalarConst(2, DtypeOf(m[x])));
-      },
-      {name});
+  return PatternMatchingRewriter::FromPattern(IsOp("relax.add")(x, x),
+                                              [x](const ObjectRef&, const MatchMap& m) {
+                                                return multiply(m[x],
+                                                                ScalarConst(2, DtypeOf(m[x])));
+                                              },
+                                              {name});
 }
 
 // multiply(x, constant) -> add(x, ghost): not well-formed.
@@ -220,10 +215,9 @@ PatternMatchingRewriter UnboundVarRewriter() {
 // multiply(x, y) -> multiply(y, x): matches again, forever.
 ObjectRef NeverConverges(ObjectRef func) {
   DFPattern x = Wildcard(), y = Wildcard();
-  return RewriteCall(
-      IsOp("relax.multiply")(x, y),
-      [&](const ObjectRef&, const MatchMap& m) { return multiply(m[y], m[x]); }, func,
-      {"swap_forever", /*check_well_formed=*/true, /*max_callbacks=*/1000});
+  return RewriteCall(IsOp("relax.multiply")(x, y),
+                     [&](const ObjectRef&, const MatchMap& m) { return multiply(m[y], m[x]); },
+                     func, {"swap_forever", /*check_well_formed=*/true, /*max_callbacks=*/1000});
 }
 
 // --- 4. matching: named patterns, each with its twin in tests/python/test_relax_patterns.py --
@@ -292,7 +286,8 @@ Named Catalogue(const std::string& name) {
     DFPattern p = IsOp("relax.add")(x, y);
     return {{"root", p.Dup()}};
   }
-  if (name == "not_add") return {{"root", Not(IsOp("relax.add")(x, y)) & IsOp("relax.multiply")(x, y)}};
+  if (name == "not_add")
+    return {{"root", Not(IsOp("relax.add")(x, y)) & IsOp("relax.multiply")(x, y)}};
   TVM_FFI_THROW(ValueError) << "no pattern `" << name << "` in the catalogue";
   TVM_FFI_UNREACHABLE();
 }

@@ -93,6 +93,8 @@ relax_file = write_file("relax_add.py", RELAX_ADD, "RELAX")
 def rewrite(then: str) -> str:
     """A snippet loading patterns_ext with `func` (setup relax_file), then running ``then``."""
     return load("patterns_ext", then="import runpy\nfunc = runpy.run_path(RELAX)['func']\n" + then)
+
+
 LOAD_FILE = "import tvm_extend\ntvm_extend.load_extension(FILE)"
 
 

@@ -36,7 +36,11 @@ def ext(test_extensions):
 
 def run(func_or_mod, *arrays):
     """Compile for llvm and run `main` (or the function) on the Relax VM."""
-    mod = func_or_mod if isinstance(func_or_mod, tvm.IRModule) else tvm.IRModule({"main": func_or_mod})
+    mod = (
+        func_or_mod
+        if isinstance(func_or_mod, tvm.IRModule)
+        else tvm.IRModule({"main": func_or_mod})
+    )
     vm = relax.VirtualMachine(tvm.compile(mod, target="llvm"), tvm.cpu())
     return vm["main"](*[tvm.runtime.tensor(a) for a in arrays]).numpy()
 
@@ -132,7 +136,9 @@ def doubled(dtype):
     )
     tail = "        b = R.add(a, y)\n        R.output(b)\n    return b\n"  # add(a, y) stays
     before = tvm.script.from_source(head + "        a = R.add(x, x)\n" + tail)
-    after = tvm.script.from_source(head + f'        a = R.multiply(x, R.const(2, "{dtype}"))\n' + tail)
+    after = tvm.script.from_source(
+        head + f'        a = R.multiply(x, R.const(2, "{dtype}"))\n' + tail
+    )
     return before, after
 
 
@@ -530,6 +536,9 @@ def test_rewrite_that_never_converges_is_stopped_and_named(ext):
         return z
 
     # multiply(x, y) -> multiply(y, x) matches again, forever; its limit is 1000 callbacks
-    with pytest.raises(RuntimeError, match=r"rewrite `swap_forever` does not converge: its "
-                       r"callback ran 1000 times \(RewriteOptions::max_callbacks\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"rewrite `swap_forever` does not converge: its "
+        r"callback ran 1000 times \(RewriteOptions::max_callbacks\)",
+    ):
         ext["never_converges"](product)

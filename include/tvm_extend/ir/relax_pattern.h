@@ -78,11 +78,11 @@ class PatternSeq;
 
 namespace dpl_detail {
 /*! \brief Type tags of the handles: their type is bound (and checked) when the extension loads. */
-#define TVM_EXTEND_DPL_TAG(Tag, key)                             \
-  struct Tag {                                                   \
-    static constexpr const char* kTypeKey = key;                 \
-    static constexpr const char* kParentKey = "";                \
-    static constexpr const char* kKnownFields = nullptr;         \
+#define TVM_EXTEND_DPL_TAG(Tag, key)                     \
+  struct Tag {                                           \
+    static constexpr const char* kTypeKey = key;         \
+    static constexpr const char* kParentKey = "";        \
+    static constexpr const char* kKnownFields = nullptr; \
   }
 TVM_EXTEND_DPL_TAG(DFPatternTag, "relax.dpl.DFPattern");
 TVM_EXTEND_DPL_TAG(PatternSeqTag, "relax.dpl.PatternSeq");
@@ -112,7 +112,8 @@ class Handle : public ::tvm_extend::ir::NodeRef {
 /*! \brief A short text of an IR node for messages (TVM's repr, cut at 160 characters). */
 inline std::string Describe(const ObjectRef& node) {
   if (!node.defined()) return "None";
-  static const std::optional<tvm::ffi::Function> repr = tvm::ffi::Function::GetGlobal("ffi.ReprPrint");
+  static const std::optional<tvm::ffi::Function> repr =
+      tvm::ffi::Function::GetGlobal("ffi.ReprPrint");
   std::string text = node->GetTypeKey();
   if (repr.has_value()) {
     try {
@@ -355,8 +356,8 @@ struct FirstParam {
   using type = ObjectRef;  // a generic lambda: give it an ObjectRef
 };
 template <typename F>
-struct FirstParam<F, std::void_t<decltype(&F::operator())>>
-    : FirstParam<decltype(&F::operator())> {};
+struct FirstParam<F, std::void_t<decltype(&F::operator())>> : FirstParam<decltype(&F::operator())> {
+};
 template <typename C, typename R, typename A, typename... Rest>
 struct FirstParam<R (C::*)(A, Rest...) const, void> {
   using type = std::decay_t<A>;
@@ -378,10 +379,11 @@ struct FirstParam<R(A, Rest...), void> {
  *         takes (ObjectRef or a view), and its result as an ObjectRef (null: keep `expr`). */
 template <typename Callback>
 ObjectRef InvokeExprCallback(Callback& callback, const ObjectRef& expr, const MatchMap& matches) {
-  using Result = std::conditional_t<std::is_invocable_v<Callback&, const ObjectRef&, const MatchMap&>,
-                                    std::invoke_result<Callback&, const ObjectRef&, const MatchMap&>,
-                                    std::invoke_result<Callback&, typename FirstParam<std::decay_t<Callback>>::type,
-                                                       const MatchMap&>>;
+  using Result = std::conditional_t<
+      std::is_invocable_v<Callback&, const ObjectRef&, const MatchMap&>,
+      std::invoke_result<Callback&, const ObjectRef&, const MatchMap&>,
+      std::invoke_result<Callback&, typename FirstParam<std::decay_t<Callback>>::type,
+                         const MatchMap&>>;
   static_assert(std::is_base_of_v<ObjectRef, std::decay_t<typename Result::type>>,
                 "a rewrite callback returns the replacement expression (an ObjectRef or a view; "
                 "null keeps the matched expression)");
@@ -401,8 +403,7 @@ struct CallbackBudget {
   void Spend(const std::string& label) {
     if (calls.fetch_add(1) < limit) return;
     throw tvm::ffi::Error(error_kind::kRuntime,
-                          label + " does not converge: its callback ran " +
-                              std::to_string(limit) +
+                          label + " does not converge: its callback ran " + std::to_string(limit) +
                               " times (RewriteOptions::max_callbacks); TVM repeats a rewrite until "
                               "nothing more matches, and the replacement matches the pattern again",
                           "");
@@ -421,9 +422,9 @@ tvm::ffi::Function ExprCallback(std::string label, Callback callback,
       [label = std::move(label), shared, budget = std::move(budget)](
           ObjectRef expr, tvm::ffi::Map<ObjectRef, ObjectRef> matches) -> ObjectRef {
         budget->Spend(label);
-        ObjectRef result =
-            Guarded(label + ": the callback failed on `" + Describe(expr) + "`: ",
-                    [&] { return InvokeExprCallback(*shared, expr, MatchMap(std::move(matches))); });
+        ObjectRef result = Guarded(
+            label + ": the callback failed on `" + Describe(expr) + "`: ",
+            [&] { return InvokeExprCallback(*shared, expr, MatchMap(std::move(matches))); });
         return result.defined() ? result : expr;
       });
 }
@@ -509,7 +510,9 @@ class PatternMatchingRewriter : public dpl_detail::Handle<dpl_detail::RewriterTa
  private:
   using Budgets = std::vector<std::shared_ptr<dpl_detail::CallbackBudget>>;
   PatternMatchingRewriter(const ObjectRef& ref, std::string name, bool check, Budgets budgets)
-      : Handle(ref), name_(std::move(name)), check_well_formed_(check),
+      : Handle(ref),
+        name_(std::move(name)),
+        check_well_formed_(check),
         budgets_(std::move(budgets)) {}
   std::string name_ = "(unnamed)";
   bool check_well_formed_ = true;
@@ -604,7 +607,8 @@ inline DFPattern CallArgsPattern(const std::optional<std::vector<DFPattern>>& ar
 
 inline DFPattern DFPattern::Call(const std::vector<DFPattern>& args, bool varg_default_wildcard,
                                  bool add_constraint) const {
-  DFPattern call = dpl_detail::call_pattern(*this, dpl_detail::ToArray(args), varg_default_wildcard);
+  DFPattern call =
+      dpl_detail::call_pattern(*this, dpl_detail::ToArray(args), varg_default_wildcard);
   // As Python's CallPattern: inside a context, each argument is used by the call.
   if (add_constraint && dpl_detail::current_context() != nullptr) {
     for (size_t i = 0; i < args.size(); ++i) args[i].UsedBy(call, static_cast<int64_t>(i));
@@ -631,8 +635,9 @@ inline DFPattern DFPattern::HasAttr(
   // As tvm.ir.make_node("ir.DictAttrs", **attrs).
   static const tvm::ffi::Function make_object = abi::RequireGlobal(
       "ffi.MakeObjectFromPackedArgs", "tvm_extend::relax::dpl::DFPattern::HasAttr");
-  ObjectRef dict = make_object(tvm::ffi::String("ir.DictAttrs"), tvm::ffi::String("__dict__"), attrs)
-                       .cast<ObjectRef>();
+  ObjectRef dict =
+      make_object(tvm::ffi::String("ir.DictAttrs"), tvm::ffi::String("__dict__"), attrs)
+          .cast<ObjectRef>();
   return dpl_detail::attr_pattern(*this, dict);
 }
 inline PatternSeq DFPattern::UsedBy(const PatternSeq& consumer, int64_t index) const {
@@ -766,9 +771,7 @@ inline std::optional<MatchMap> Match(const DFPattern& pattern, const ObjectRef& 
   if (result == nullptr) return std::nullopt;
   return MatchMap(result.cast<tvm::ffi::Map<ObjectRef, ObjectRef>>());
 }
-inline Bindings Var2Val(const ObjectRef& func) {
-  return dpl_detail::get_var2val(func);
-}
+inline Bindings Var2Val(const ObjectRef& func) { return dpl_detail::get_var2val(func); }
 
 namespace dpl_detail {
 inline void CheckWellFormed(const std::string& label, const ObjectRef& before,
@@ -783,13 +786,13 @@ inline void CheckWellFormed(const std::string& label, const ObjectRef& before,
     } catch (const tvm::ffi::Error&) {
       was_well_formed = false;
     }
-    throw tvm::ffi::Error(error_kind::kValue,
-                          label + " produced ill-formed IR (relax.analysis.well_formed): " +
-                              err.message() +
-                              (was_well_formed ? ""
-                                               : " [the IR was already ill-formed before the "
-                                                 "rewrite]"),
-                          err.backtrace());
+    throw tvm::ffi::Error(
+        error_kind::kValue,
+        label + " produced ill-formed IR (relax.analysis.well_formed): " + err.message() +
+            (was_well_formed ? ""
+                             : " [the IR was already ill-formed before the "
+                               "rewrite]"),
+        err.backtrace());
   }
 }
 
@@ -810,9 +813,9 @@ template <typename FuncT, typename Callback>
 FuncT RewriteCall(const DFPattern& pattern, Callback&& callback, const FuncT& func,
                   const RewriteOptions& options, const char* file, int line) {
   const std::string label = dpl_detail::RewriteLabel(dpl_detail::RewriteName(options, file, line));
-  tvm::ffi::Function fn = dpl_detail::ExprCallback(
-      label, std::decay_t<Callback>(std::forward<Callback>(callback)),
-      std::make_shared<dpl_detail::CallbackBudget>(options.max_callbacks));
+  tvm::ffi::Function fn =
+      dpl_detail::ExprCallback(label, std::decay_t<Callback>(std::forward<Callback>(callback)),
+                               std::make_shared<dpl_detail::CallbackBudget>(options.max_callbacks));
   ObjectRef result =
       dpl_detail::Labelled(label, [&] { return dpl_detail::rewrite_call(pattern, fn, func); });
   if (result.same_as(func)) return func;
@@ -856,8 +859,8 @@ PatternMatchingRewriter PatternMatchingRewriter::FromPattern(const DFPattern& pa
   auto budget = std::make_shared<dpl_detail::CallbackBudget>(options.max_callbacks);
   tvm::ffi::Function fn = dpl_detail::ExprCallback(
       label, std::decay_t<Callback>(std::forward<Callback>(callback)), budget);
-  PatternMatchingRewriter made = dpl_detail::Labelled(
-      label, [&] { return dpl_detail::rewriter_from_pattern(pattern, fn); });
+  PatternMatchingRewriter made =
+      dpl_detail::Labelled(label, [&] { return dpl_detail::rewriter_from_pattern(pattern, fn); });
   return PatternMatchingRewriter(made, std::move(name), options.check_well_formed,
                                  {std::move(budget)});
 }
