@@ -422,9 +422,14 @@ tvm::ffi::Function ExprCallback(std::string label, Callback callback,
       [label = std::move(label), shared, budget = std::move(budget)](
           ObjectRef expr, tvm::ffi::Map<ObjectRef, ObjectRef> matches) -> ObjectRef {
         budget->Spend(label);
-        ObjectRef result = Guarded(
-            label + ": the callback failed on `" + Describe(expr) + "`: ",
-            [&] { return InvokeExprCallback(*shared, expr, MatchMap(std::move(matches))); });
+        ObjectRef result;
+        try {
+          result = InvokeExprCallback(*shared, expr, MatchMap(std::move(matches)));
+        } catch (...) {  // the match is described only now: printing it is not free
+          Guarded(label + ": the callback failed on `" + Describe(expr) + "`: ", []() -> ObjectRef {
+            throw;
+          });
+        }
         return result.defined() ? result : expr;
       });
 }
