@@ -73,6 +73,28 @@ def matmul(A: T.Buffer((32, 32), "float32"), B: T.Buffer((32, 32), "float32"),
 """
 
 kernel_file = write_file("kernel.py", KERNEL, "KERNEL")
+
+# A Relax function with add(x, x) for the pattern rewrites of tests/extensions/patterns_ext.cc.
+RELAX_ADD = """\
+from tvm.script import relax as R
+
+
+@R.function
+def func(x: R.Tensor((4, 8), "float32"), y: R.Tensor((4, 8), "float32")):
+    with R.dataflow():
+        a = R.add(x, x)
+        b = R.add(a, y)
+        R.output(b)
+    return b
+"""
+relax_file = write_file("relax_add.py", RELAX_ADD, "RELAX")
+
+
+def rewrite(then: str) -> str:
+    """A snippet loading patterns_ext with `func` (setup relax_file), then running ``then``."""
+    return load("patterns_ext", then="import runpy\nfunc = runpy.run_path(RELAX)['func']\n" + then)
+
+
 LOAD_FILE = "import tvm_extend\ntvm_extend.load_extension(FILE)"
 
 
@@ -460,6 +482,31 @@ CASES: list[Case] = [
          r"RuntimeError: function odd_throws\.throw_std failed: index 7 is out of range "
          r"\(std::out_of_range\)", setup=[extensions],
          snippet=load("odd_throws", then="ext['throw_std'](7)")),
+    # --- call: Relax pattern rewrites with C++ callbacks (tvm_extend/ir/relax_pattern.h) -----
+    Case("call", "rewrite-callback-throws",
+         r"RuntimeError: function patterns_ext\.throwing failed: rewrite `throwing`: the callback "
+         r"failed on `R\.add\(x, x\)`: no replacement for this add \(std::runtime_error\)",
+         setup=[extensions, relax_file], snippet=rewrite("ext['throwing'](func, 0)")),
+    Case("call", "rewrite-callback-throws-non-std",
+         r"RuntimeError: .*rewrite `throwing`: the callback failed on .*not a std::exception",
+         setup=[extensions, relax_file], snippet=rewrite("ext['throwing'](func, 2)")),
+    Case("call", "rewrite-ill-formed",
+         r"ValueError: function patterns_ext\.unbound_var failed: rewrite `unbound_var` produced "
+         r"ill-formed IR \(relax\.analysis\.well_formed\): Var ghost is not defined",
+         setup=[extensions, relax_file], snippet=rewrite("ext['unbound_var'](func)")),
+    Case("call", "rewrite-pass-ill-formed",
+         r"ValueError: pass patterns_ext\.transform\.IllFormed failed: rewrite "
+         r"`add_to_multiply_rule \| unbound_var_rule` produced ill-formed IR",
+         setup=[extensions, relax_file],
+         snippet=rewrite("ext['ill_formed_pass']()(tvm.IRModule({'main': func}))")),
+    Case("call", "rewrite-ill-typed",
+         r"ValueError: function patterns_ext\.ill_typed failed: rewrite `ill_typed` failed: "
+         r"Matmul requires the reduction length",
+         setup=[extensions, relax_file], snippet=rewrite("ext['ill_typed'](func)")),
+    Case("call", "rewrite-never-converges",
+         r"RuntimeError: .*rewrite `swap_forever` does not converge",
+         setup=[extensions, relax_file],
+         snippet=rewrite("ext['never_converges'](ext['add_to_multiply'](func))")),
     # --- reload: a hot reload during a build ------------------------------------------------
     Case("reload", "still-being-written",
          r"ExtensionLoadError: cannot load extension '.*/libext_b\.so': it is still being written",
