@@ -103,7 +103,8 @@ class AppliedCodegen : public Applied {
 
   // Sets the global and registers the patterns; undoes its part and throws on failure.
   void Install() {
-    static Function register_patterns = Function::GetGlobalRequired("relax.backend.RegisterPatterns");
+    static Function register_patterns =
+        Function::GetGlobalRequired("relax.backend.RegisterPatterns");
     global_table::Set(claimed_, entry_, /*allow_override=*/false);
     try {
       // TVM's table answers the newest first: registered last to first, the patterns are
@@ -209,7 +210,8 @@ class CodegenKindImpl : public Kind {
     Array<ObjectRef> taken = PatternsWithPrefix(codegen + ".");
     if (!taken.empty()) {
       std::string names;
-      for (const ObjectRef& p : taken) names += (names.empty() ? "'" : ", '") + PatternName(p) + "'";
+      for (const ObjectRef& p : taken)
+        names += (names.empty() ? "'" : ", '") + PatternName(p) + "'";
       problems->push_back(
           {error_kind::kDuplicateRegistration,
            "TVM's pattern table already has patterns of the codegen '" + codegen + "' (" + names +
@@ -227,8 +229,8 @@ class CodegenKindImpl : public Kind {
     auto spec = created().cast<Map<String, Any>>();
     auto fn = spec["codegen"].cast<tvm::ffi::Optional<Function>>();
     if (!fn.has_value()) {
-      problems->push_back({error_kind::kExtensionLoad,
-                           where + "has no codegen function (CodegenSpec::codegen)"});
+      problems->push_back(
+          {error_kind::kExtensionLoad, where + "has no codegen function (CodegenSpec::codegen)"});
       return nullptr;
     }
     Array<ObjectRef> patterns;
@@ -238,9 +240,9 @@ class CodegenKindImpl : public Kind {
       if (check.has_value()) {
         check = GuardCalls("pattern check " + name + " of " + tx.label + " failed: ", *check);
       }
-      patterns.push_back(make_pattern(name, p["pattern"], p["annotations"], check,
-                                      tvm::ffi::Optional<Function>())
-                             .cast<ObjectRef>());
+      patterns.push_back(
+          make_pattern(name, p["pattern"], p["annotations"], check, tvm::ffi::Optional<Function>())
+              .cast<ObjectRef>());
     }
     return std::make_unique<PendingCodegen>(
         reg.name, MakeCodegenEntry(reg.name, tx.label, *fn), std::move(patterns),

@@ -185,8 +185,8 @@ class OpKindBase : public Kind {
     }
     const char* what = std::string(name()) == "relax_op" ? "the Relax op '" : "the op '";
     problems->push_back({error_kind::kDuplicateRegistration,
-                         what + reg.name + "' is already registered by " + owner + "; " +
-                             tx.label + " registers it again at " + reg.source});
+                         what + reg.name + "' is already registered by " + owner + "; " + tx.label +
+                             " registers it again at " + reg.source});
   }
 };
 
@@ -210,14 +210,13 @@ class OpKindImpl : public OpKindBase {
   }
 };
 
-
 // TVM 0.27 calls struct info "type": the inference attribute is FInferType there and
 // FInferStructInfo before. The key TVM's own Relax ops use is the one TVM reads.
 std::string InferTypeKey() {
   static Function get_op = Function::GetGlobalRequired("ir.GetOp");
   static Function has_attr = Function::GetGlobalRequired("ir.OpHasAttr");
   return has_attr(get_op("relax.add"), "FInferType").cast<bool>() ? "FInferType"
-                                                                   : "FInferStructInfo";
+                                                                  : "FInferStructInfo";
 }
 
 // The call as TVMScript, shortened, for an error message; never throws.
@@ -235,16 +234,16 @@ std::string DescribeCall(const tvm::ffi::AnyView& call) {
 // `f`, with whatever it throws turned into an error that starts "<what> failed for <call>: ";
 // argument `call_index` is the call.
 Function GuardOpCallback(std::string what, Function f, int call_index) {
-  return Function::FromPacked([f = std::move(f), what = std::move(what), call_index](
-                                  tvm::ffi::PackedArgs args, Any* rv) {
-    try {
-      f.CallPacked(args, rv);
-    } catch (...) {
-      std::exception_ptr thrown = std::current_exception();
-      std::string call = call_index < args.size() ? DescribeCall(args[call_index]) : "?";
-      Guarded(what + " failed for " + call + ": ", [&] { std::rethrow_exception(thrown); });
-    }
-  });
+  return Function::FromPacked(
+      [f = std::move(f), what = std::move(what), call_index](tvm::ffi::PackedArgs args, Any* rv) {
+        try {
+          f.CallPacked(args, rv);
+        } catch (...) {
+          std::exception_ptr thrown = std::current_exception();
+          std::string call = call_index < args.size() ? DescribeCall(args[call_index]) : "?";
+          Guarded(what + " failed for " + call + ": ", [&] { std::rethrow_exception(thrown); });
+        }
+      });
 }
 
 class RelaxOpKindImpl : public OpKindBase {

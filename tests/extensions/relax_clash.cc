@@ -12,8 +12,11 @@ TVM_EXTEND_EXTENSION(RELAX_CLASH_EXT, "1.0.0");
 
 namespace {
 int64_t One() { return 1; }
-[[maybe_unused]] tvm::ffi::ObjectRef SameType(tvm::ffi::ObjectRef call, tvm::ffi::ObjectRef) { return call; }
-[[maybe_unused]] tvm::ffi::Module NoModule(tvm::ffi::ObjectRef, tvm_extend::backend::CodegenOptions) {
+[[maybe_unused]] tvm::ffi::ObjectRef SameType(tvm::ffi::ObjectRef call, tvm::ffi::ObjectRef) {
+  return call;
+}
+[[maybe_unused]] tvm::ffi::Module NoModule(tvm::ffi::ObjectRef,
+                                           tvm_extend::backend::CodegenOptions) {
   throw std::runtime_error("never called");
 }
 }  // namespace

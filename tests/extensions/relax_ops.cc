@@ -136,8 +136,9 @@ ObjectRef LegalizeScaledAdd(ObjectRef bb, ObjectRef call) {
   Var Out = b.Buffer("Out", *os, t);
   ForEachIndex(b, *os, [&](const std::vector<Var>& idx) {
     std::vector<Expr> oi(idx.begin(), idx.end());
-    b.Store(Out, oi, b.Load(X, OperandIndex(*xs, *os, idx)) +
-                         alpha * b.Load(Y, OperandIndex(*ys, *os, idx)));
+    b.Store(
+        Out, oi,
+        b.Load(X, OperandIndex(*xs, *os, idx)) + alpha * b.Load(Y, OperandIndex(*ys, *os, idx)));
   });
   return tvm_extend::op::EmitCallTIR(bb, b.Finish(), args, TypeOf(call));
 }
@@ -178,8 +179,8 @@ ObjectRef LegalizeAlwaysFails(ObjectRef, ObjectRef) {
 
 tvm_extend::ir::GlobalFunction<ObjectRef()> wildcard{"relax.dpl.WildcardPattern"};
 tvm_extend::ir::GlobalFunction<ObjectRef(ObjectRef)> expr_pattern{"relax.dpl.ExprPattern"};
-tvm_extend::ir::GlobalFunction<ObjectRef(ObjectRef, tvm::ffi::Array<ObjectRef>, bool)>
-    call_pattern{"relax.dpl.CallPattern"};
+tvm_extend::ir::GlobalFunction<ObjectRef(ObjectRef, tvm::ffi::Array<ObjectRef>, bool)> call_pattern{
+    "relax.dpl.CallPattern"};
 tvm_extend::ir::GlobalFunction<Op(tvm::ffi::String)> get_op{"ir.GetOp"};
 
 // op(*, *), for the binary Relax op `op_name`.

@@ -11,9 +11,8 @@ from tvm import relax
 from tvm.script import relax as R
 
 import tvm_extend
-from tvm_extend.relax_op import patterns
-
 from conftest import run_python
+from tvm_extend.relax_op import patterns
 
 pytestmark = pytest.mark.skipif(
     tuple(int(p) for p in tvm.__version__.split(".")[:2]) < (0, 27),
@@ -36,7 +35,9 @@ def offload(mod: tvm.IRModule, codegen: str) -> tvm.IRModule:
 
 @R.function
 def matmul_add(
-    a: R.Tensor((16, 32), "float32"), b: R.Tensor((32, 8), "float32"), c: R.Tensor((16, 8), "float32")
+    a: R.Tensor((16, 32), "float32"),
+    b: R.Tensor((32, 8), "float32"),
+    c: R.Tensor((16, 8), "float32"),
 ):
     with R.dataflow():
         d = R.matmul(a, b)
@@ -55,7 +56,10 @@ def test_the_codegen_and_its_patterns_are_registered(ext):
     assert tvm_extend.describe_owner("relax.ext.relaxops_cg").startswith("extension 'relaxops'")
     assert [p.name for p in patterns("relaxops_cg")] == ["relaxops_cg.matmul"]
     # In the order the spec declares them (TVM's table answers the newest first).
-    assert [p.name for p in patterns("relaxops_bad")] == ["relaxops_bad.add", "relaxops_bad.multiply"]
+    assert [p.name for p in patterns("relaxops_bad")] == [
+        "relaxops_bad.add",
+        "relaxops_bad.multiply",
+    ]
 
 
 def test_matmul_offloaded_compiled_and_run_against_numpy(ext):
@@ -93,9 +97,9 @@ def test_a_failing_codegen_names_the_codegen_and_the_function(ext):
     with pytest.raises(RuntimeError) as info:
         offload(matmul_add_module(), "relaxops_bad")
     message = str(info.value)
-    assert message.startswith(
-        "codegen relax.ext.relaxops_bad of extension 'relaxops' 1.0.0 ("
-    ), message
+    assert message.startswith("codegen relax.ext.relaxops_bad of extension 'relaxops' 1.0.0 ("), (
+        message
+    )
     assert (
         "failed for function 'fused_relax_add_relaxops_bad': relaxops_bad has no kernel for an "
         "add (std::invalid_argument)"
@@ -133,8 +137,11 @@ def test_a_second_claim_of_the_codegen_is_refused_naming_both_owners(ext, test_e
 
 
 def test_a_codegen_name_with_a_dot_is_refused(test_extensions):
-    with pytest.raises(tvm_extend.ExtensionLoadError, match=r"'relax\.ext\.relaxdotted\.cg'.*"
-                       r"is not named relax\.ext\.<name> with a name without dots"):
+    with pytest.raises(
+        tvm_extend.ExtensionLoadError,
+        match=r"'relax\.ext\.relaxdotted\.cg'.*"
+        r"is not named relax\.ext\.<name> with a name without dots",
+    ):
         tvm_extend.load_extension(str(test_extensions / "librelaxdotted.so"))
 
 
@@ -147,7 +154,7 @@ def test_patterns_registered_outside_refuse_the_codegen(test_extensions):
         from tvm.relax.backend.pattern_registry import register_patterns
         register_patterns([("relaxops_cg.mine", is_op("relax.add")(wildcard(), wildcard()))])
         try:
-            tvm_extend.load_extension("{test_extensions / 'librelax_ops.so'}")
+            tvm_extend.load_extension("{test_extensions / "librelax_ops.so"}")
         except tvm_extend.DuplicateRegistrationError as err:
             print("REFUSED", err)
         print("CODEGEN", tvm.get_global_func("relax.ext.relaxops_cg", allow_missing=True))
@@ -157,7 +164,8 @@ def test_patterns_registered_outside_refuse_the_codegen(test_extensions):
     assert (
         "REFUSED cannot load extension 'relaxops' 1.0.0" in result.stdout
         and "TVM's pattern table already has patterns of the codegen 'relaxops_cg' "
-        "('relaxops_cg.mine')" in result.stdout
+        "('relaxops_cg.mine')"
+        in result.stdout
     ), result.stdout
     assert "CODEGEN None" in result.stdout
 

@@ -223,10 +223,16 @@ def test_a_relax_op_name_taken_outside_is_refused_and_nothing_registers(test_ext
 @pytest.mark.parametrize(
     "lib, message",
     [
-        ("relaxnoinfer", r"the Relax op 'relaxnoinfer\.op' \(.*relax_clash\.cc:\d+\) has no type "
-         r"inference"),
-        ("relaxnopacked", r"lowers to a call of 'relaxnopacked\.run\.missing' \(call_packed\), but "
-         r"neither TVM nor the extension has a global function of that name"),
+        (
+            "relaxnoinfer",
+            r"the Relax op 'relaxnoinfer\.op' \(.*relax_clash\.cc:\d+\) has no type "
+            r"inference",
+        ),
+        (
+            "relaxnopacked",
+            r"lowers to a call of 'relaxnopacked\.run\.missing' \(call_packed\), but "
+            r"neither TVM nor the extension has a global function of that name",
+        ),
     ],
 )
 def test_a_bad_relax_op_spec_is_refused(test_extensions, lib, message):

@@ -93,11 +93,11 @@ class CodegenSpec {
   CodegenSpec& AddPattern(const std::string& name, tvm::ffi::ObjectRef pattern,
                           tvm::ffi::Optional<tvm::ffi::Function> check,
                           tvm::ffi::Map<tvm::ffi::String, tvm::ffi::ObjectRef> annotations) {
-    patterns_.push_back(tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>{
-        {"name", tvm::ffi::String(name)},
-        {"pattern", pattern},
-        {"check", check},
-        {"annotations", annotations}});
+    patterns_.push_back(
+        tvm::ffi::Map<tvm::ffi::String, tvm::ffi::Any>{{"name", tvm::ffi::String(name)},
+                                                       {"pattern", pattern},
+                                                       {"check", check},
+                                                       {"annotations", annotations}});
     return *this;
   }
 

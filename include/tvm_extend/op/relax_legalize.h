@@ -116,8 +116,9 @@ inline std::optional<TensorInfo> TensorOf(const tvm::ffi::ObjectRef& type) {
                    .cast<tvm::ffi::Optional<tvm::ffi::ObjectRef>>();
   if (shape.has_value() && (*shape)->GetTypeKey() == std::string_view("relax.expr.ShapeExpr")) {
     std::vector<tir::Expr> dims;
-    for (const tvm::ffi::ObjectRef& v : relax_detail::Field(*shape, "relax.expr.ShapeExpr", "values")
-                                            .cast<tvm::ffi::Array<tvm::ffi::ObjectRef>>()) {
+    for (const tvm::ffi::ObjectRef& v :
+         relax_detail::Field(*shape, "relax.expr.ShapeExpr", "values")
+             .cast<tvm::ffi::Array<tvm::ffi::ObjectRef>>()) {
       dims.push_back(tir::Expr(v));
     }
     info.shape = std::move(dims);
@@ -135,8 +136,8 @@ inline std::optional<DLDataType> PrimOf(const tvm::ffi::ObjectRef& type) {
 /*! \brief A tensor type of known shape and element type (relax.TensorType). */
 inline tvm::ffi::ObjectRef MakeTensorType(const std::vector<tir::Expr>& shape, DLDataType dtype) {
   tvm::ffi::Array<tvm::ffi::ObjectRef> dims(shape.begin(), shape.end());
-  return relax_detail::tensor_type(relax_detail::shape_expr(dims, {}),
-                                   tir::PrimType::Make(dtype), -1, {}, {});
+  return relax_detail::tensor_type(relax_detail::shape_expr(dims, {}), tir::PrimType::Make(dtype),
+                                   -1, {}, {});
 }
 inline tvm::ffi::ObjectRef MakeTensorType(const std::vector<int64_t>& shape, DLDataType dtype) {
   std::vector<tir::Expr> dims;
@@ -160,9 +161,8 @@ inline tvm::ffi::ObjectRef EmitCallTIR(const tvm::ffi::ObjectRef& block_builder,
   }
   tvm::ffi::String name = symbol != nullptr ? symbol.cast<tvm::ffi::String>() : "kernel";
   tir::GlobalVar gv = relax_detail::add_function(block_builder, func, name);
-  tir::Tuple tuple = tir::Tuple::Make(
-      ::tvm_extend::ir::List<tir::Expr>(tvm::ffi::Array<tvm::ffi::ObjectRef>(args.begin(),
-                                                                            args.end())));
+  tir::Tuple tuple = tir::Tuple::Make(::tvm_extend::ir::List<tir::Expr>(
+      tvm::ffi::Array<tvm::ffi::ObjectRef>(args.begin(), args.end())));
   return relax_detail::call_tir(gv, tuple, tvm::ffi::Array<tvm::ffi::ObjectRef>{out_type});
 }
 
@@ -172,8 +172,8 @@ inline tvm::ffi::ObjectRef EmitCallTIR(const tvm::ffi::ObjectRef& block_builder,
  */
 inline tir::Call MakeRelaxCall(const std::string& op_name, const std::vector<tir::Expr>& args) {
   return relax_detail::make_call(relax_detail::type_missing(), relax_detail::get_op(op_name),
-                                 tvm::ffi::Array<tvm::ffi::ObjectRef>(args.begin(), args.end()),
-                                 {}, {}, {});
+                                 tvm::ffi::Array<tvm::ffi::ObjectRef>(args.begin(), args.end()), {},
+                                 {}, {});
 }
 
 }  // namespace op
