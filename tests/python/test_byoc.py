@@ -11,21 +11,15 @@ from tvm import relax
 from tvm.script import relax as R
 
 import tvm_extend
-from conftest import run_python
+from conftest import needs_relax_027, run_python
 from tvm_extend.relax_op import patterns
 
-pytestmark = pytest.mark.skipif(
-    tuple(int(p) for p in tvm.__version__.split(".")[:2]) < (0, 27),
-    reason="the Relax test extensions use TVM 0.27's Relax types (TensorType, FInferType)",
-)
+pytestmark = needs_relax_027
 
 
 @pytest.fixture(scope="module")
-def ext(test_extensions):
-    loaded = [e for e in tvm_extend.list_extensions() if e.name == "relaxops" and e.active]
-    if loaded:
-        return loaded[0]
-    return tvm_extend.load_extension(str(test_extensions / "librelax_ops.so"))
+def ext(relax_ops_extension):
+    return relax_ops_extension
 
 
 def offload(mod: tvm.IRModule, codegen: str) -> tvm.IRModule:

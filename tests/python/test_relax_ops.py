@@ -15,26 +15,17 @@ from tvm.script import relax as R
 from tvm.script import tirx as T
 
 import tvm_extend
+from conftest import needs_relax_027
 from tvm_extend.relax_op import op
 
-pytestmark = pytest.mark.skipif(
-    tuple(int(p) for p in tvm.__version__.split(".")[:2]) < (0, 27),
-    reason="the Relax test extensions use TVM 0.27's Relax types (TensorType, FInferType)",
-)
+pytestmark = needs_relax_027
 
 OP_GET_ATTR = "ir.OpGetAttr"
 
 
 @pytest.fixture(scope="module")
-def ext(test_extensions):
-    loaded = [e for e in tvm_extend.list_extensions() if e.name == "relaxops" and e.active]
-    if loaded:
-        return loaded[0]
-    return tvm_extend.load_extension(str(test_extensions / "librelax_ops.so"))
-
-
-def tensor_type(shape, dtype="float32"):
-    return relax.TensorType(shape, dtype)
+def ext(relax_ops_extension):
+    return relax_ops_extension
 
 
 def test_ops_are_registered_with_arguments_and_attributes(ext):
