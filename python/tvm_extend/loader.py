@@ -20,7 +20,7 @@ class Registration:
     """One global name an extension registered."""
 
     name: str
-    kind: str  # "function", "prim_func_pass", "op", "backend", "object_type", ...
+    kind: str  # "function", "prim_func_pass", "op", "relax_op", "codegen", "backend", ...
     opt_level: int
     source: str  # "file:line" of the registration macro
 
@@ -86,6 +86,17 @@ class Extension:
     @property
     def ops(self) -> list[str]:
         return [r.name for r in self.registrations if r.kind == "op"]
+
+    @property
+    def relax_ops(self) -> list[str]:
+        """The names of the Relax ops it registered (:func:`tvm_extend.relax_op.op` calls them)."""
+        return [r.name for r in self.registrations if r.kind == "relax_op"]
+
+    @property
+    def codegens(self) -> list[str]:
+        """The BYOC codegens it serves, by name: ``relax.ext.<name>`` is its claimed global."""
+        prefix = "relax.ext."
+        return [r.name[len(prefix) :] for r in self.registrations if r.kind == "codegen"]
 
     @property
     def overrides(self) -> list[tuple[str, str]]:

@@ -289,6 +289,31 @@ TVM_PASS = "tirx.transform.StmtSimplify"
 
 # A table, one case in two to four lines: kept as written.
 # fmt: off
+# A snippet's start for the Relax cases: test extension relaxops loaded, `x` a float32 tensor
+# variable, `bb` a BlockBuilder inside a function of x, `op(name)` a call maker.
+RELAX_START = load("relax_ops") + """\
+from tvm import relax
+from tvm.script import relax as R, tirx as T
+from tvm_extend.relax_op import op, patterns
+x = relax.Var("x", R.Tensor((4,), "float32"))
+bb = relax.BlockBuilder()
+bb.begin_scope([x])
+bb._begin_binding_block()
+"""
+
+# ... then `mod`: main(a, b) = a + b, offloaded to codegen `cg` by its pattern table.
+OFFLOAD_ADD = """\
+bf = relax.BlockBuilder()
+a, b = relax.Var("a", R.Tensor((4,), "float32")), relax.Var("b", R.Tensor((4,), "float32"))
+with bf.function("main", [a, b]):
+    with bf.dataflow():
+        out = bf.emit_output(relax.op.add(a, b))
+    bf.emit_func_output(out)
+mod = relax.transform.FuseOpsByPattern(patterns(cg), annotate_codegen=True)(bf.get())
+relax.transform.RunCodegen()(mod)
+"""
+
+
 CASES: list[Case] = [
     # --- loader: README "bad input" table, first rows -------------------------------------
     Case("loader", "missing-file", r"ExtensionLoadError: .*no such file.*libnothing\.so",
@@ -747,3 +772,111 @@ CASES: list[Case] = [
          snippet=compile_with("project_b.target(cc='/no/such/cc')", before="import project_b\n")),
 ]
 # fmt: on
+
+
+def tvm_release() -> tuple[int, int]:
+    """(major, minor) of the installed apache-tvm, read without importing it."""
+    from importlib.metadata import version
+
+    return tuple(int(p) for p in version("apache-tvm").split(".")[:2])
+
+
+# Relax ops and BYOC codegens (tests/extensions/relax_ops.cc, relax_clash.cc): built for TVM 0.27
+# only, whose Relax types they use.
+RELAX_CASES: list[Case] = [
+    Case(
+        "loader",
+        "relax-op-name-taken",
+        r"DuplicateRegistrationError: .*the Relax op 'relaxclash\.add' is already registered by "
+        r"TVM or a library outside tvm-extend; extension 'relaxclash' .*relax_clash\.cc:",
+        setup=[extensions],
+        snippet="import tvm\ntvm.get_global_func('ir.RegisterOp')('relaxclash.add', 'first')\n"
+        + load_and_check("relaxclash", "relaxclash.one"),
+    ),
+    Case(
+        "loader",
+        "relax-op-without-inference",
+        r"ExtensionLoadError: .*the Relax op 'relaxnoinfer\.op' .*has no type inference",
+        setup=[extensions],
+        snippet=load_and_check("relaxnoinfer", "relaxnoinfer.one"),
+    ),
+    Case(
+        "loader",
+        "relax-op-lowered-to-nothing",
+        r"ExtensionLoadError: .*lowers to a call of 'relaxnopacked\.run\.missing'",
+        setup=[extensions],
+        snippet=load_and_check("relaxnopacked", "relaxnopacked.one"),
+    ),
+    Case(
+        "call",
+        "relax-inference-throws",
+        r"RuntimeError: type inference of Relax op relaxops\.always_fails failed for "
+        r"T\.relaxops\.always_fails\(x\): .*accepts no call at all \(std::runtime_error\)",
+        setup=[extensions],
+        snippet=RELAX_START + 'bb.emit(op("relaxops.always_fails")(x))',
+    ),
+    Case(
+        "call",
+        "relax-inference-refuses-a-call",
+        r"TypeError: type inference of Relax op relaxops\.scaled_add failed for "
+        r"T\.relaxops\.scaled_add\(x, x, 1\): .*alpha must be a float32 scalar",
+        setup=[extensions],
+        snippet=RELAX_START + 'bb.emit(op("relaxops.scaled_add")(x, x, T.int32(1)))',
+    ),
+    Case(
+        "call",
+        "relax-legalization-throws",
+        r"RuntimeError: legalization of Relax op relaxops\.legalize_fails failed for "
+        r"T\.relaxops\.legalize_fails\(x\): no kernel for this call",
+        setup=[extensions],
+        snippet=RELAX_START + 'y = bb.emit(op("relaxops.legalize_fails")(x))\n'
+        "blk = bb._end_block()\nbb.end_scope()\n"
+        "f = relax.Function([x], relax.SeqExpr([blk], y), R.Tensor((4,), 'float32'))\n"
+        "relax.transform.LegalizeOps()(tvm.IRModule({'main': f}))",
+    ),
+    Case(
+        "call",
+        "relax-op-after-unload",
+        r"Cannot find the FInferType attribute registered to op: relaxops\.scaled_add",
+        setup=[extensions],
+        snippet=RELAX_START + "tvm_extend.unload_extension('relaxops')\n"
+        'bb.emit(op("relaxops.scaled_add")(x, x, T.float32(1)))',
+    ),
+    Case(
+        "call",
+        "codegen-throws",
+        r"RuntimeError: codegen relax\.ext\.relaxops_bad of extension 'relaxops' .*failed for "
+        r"function 'fused_relax_add_relaxops_bad': relaxops_bad has no kernel for an add",
+        setup=[extensions],
+        snippet=RELAX_START + "cg = 'relaxops_bad'\n" + OFFLOAD_ADD,
+    ),
+    Case(
+        "loader",
+        "codegen-claimed-twice",
+        r"DuplicateRegistrationError: .*the codegen 'relax\.ext\.relaxops_cg' is already "
+        r"registered by extension 'relaxops' .*librelax_ops\.so\); extension 'relaxcg_clash' "
+        r".*claims it again at .*relax_clash\.cc:",
+        setup=[extensions],
+        snippet=load("relax_ops") + load_and_check("relaxcg_clash", "relaxcg_clash.one"),
+    ),
+    Case(
+        "call",
+        "codegen-after-unload",
+        r"Codegen is not found: relax\.ext\.relaxops_cg",
+        setup=[extensions],
+        snippet=RELAX_START
+        + """\
+bf = relax.BlockBuilder()
+a, b = relax.Var("a", R.Tensor((4, 4), "float32")), relax.Var("b", R.Tensor((4, 4), "float32"))
+with bf.function("main", [a, b]):
+    with bf.dataflow():
+        out = bf.emit_output(relax.op.matmul(a, b))
+    bf.emit_func_output(out)
+mod = relax.transform.FuseOpsByPattern(patterns("relaxops_cg"), annotate_codegen=True)(bf.get())
+tvm_extend.unload_extension("relaxops")
+relax.transform.RunCodegen()(mod)
+""",
+    ),
+]
+if tvm_release() >= (0, 27):
+    CASES += RELAX_CASES

@@ -208,6 +208,32 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
       })
 
 /*!
+ * \brief Collect a Relax op: `factory()` returns a tvm_extend::op::RelaxOpSpec (include
+ *        <tvm_extend/op/relax_op.h>). The loader registers it with TVM after its checks.
+ */
+#define TVM_EXTEND_REGISTER_RELAX_OP(name, ...)                                                 \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      name, kTVMExtendRelaxOp, 0, __FILE__, __LINE__, []() -> ::tvm::ffi::Function {            \
+        auto spec = (__VA_ARGS__)().ToMap();                                                    \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
+/*!
+ * \brief Collect a BYOC codegen: `factory()` returns a tvm_extend::backend::CodegenSpec
+ *        (include <tvm_extend/backend/codegen.h>). `codegen_name` (a string literal) is the
+ *        name `FuseOpsByPattern` annotates functions with; the extension claims the global
+ *        "relax.ext.<codegen_name>", which RunCodegen calls, and the patterns
+ *        "<codegen_name>.*" of TVM's pattern table.
+ */
+#define TVM_EXTEND_REGISTER_CODEGEN(codegen_name, ...)                                          \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      "relax.ext." codegen_name, kTVMExtendCodegen, 0, __FILE__, __LINE__,                      \
+      []() -> ::tvm::ffi::Function {                                                            \
+        auto spec = (__VA_ARGS__)().ToMap();                                                    \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
+/*!
  * \brief Collect an owned override of attribute `attr_key` of TVM's existing op `op_name`
  *        (both string literals; the registration is named "op_name[attr_key]"). The value is a
  *        function (a lowering, for "<target>.FLowerIntrinsic"; its calls are guarded) or a value
