@@ -200,6 +200,13 @@ ObjectRef BuildFunction() {
 }
 TVM_EXTEND_REGISTER_FUNC("relax_ext.build_function", BuildFunction);
 
+// A mutator that changes nothing hands back the very same function.
+bool IdentityKeepsObjects(ObjectRef func) {
+  ExprMutator mutator;
+  return mutator.Rewrite(Function(func)).same_as(func);
+}
+TVM_EXTEND_REGISTER_FUNC("relax_ext.identity_same", IdentityKeepsObjects);
+
 // The type of the value bound to `name`, as inferred (for the struct info checks).
 ObjectRef TypeOfBinding(ObjectRef func, tvm::ffi::String name) {
   for (Binding b : BindingsOf(Function(func))) {

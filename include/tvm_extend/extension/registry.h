@@ -249,6 +249,27 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
   TVM_EXTEND_REGISTER_PRIM_FUNC_PASS_FACTORY(name, __VA_ARGS__)
 
 /*!
+ * \brief Contribute the pass `pass_name` (a string literal: a pass this extension registers) to
+ *        one of TVM's own pipelines: `ir` "relax" or "tir", `pipeline` "default" (what a plain
+ *        `tvm.compile` runs) or another of TVM's, `where` "before", "after" or "replace",
+ *        `anchor` the name of a pass of that pipeline ("LegalizeOps", "tirx.FlattenBuffer").
+ *        Loading the extension (`import tvm` loads installed ones) contributes it through
+ *        tvm_extend.pipeline.contribute, owned by the extension; an anchor the pipeline lacks
+ *        refuses the load with a PipelineError listing the pipeline's passes; unloading the
+ *        extension withdraws it. One contribution per pass (a function named
+ *        "<pass_name>.pipeline_contribution" describes it).
+ */
+#define TVM_EXTEND_CONTRIBUTE_PASS(pass_name, ir, pipeline, where, anchor)                      \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      pass_name ".pipeline_contribution", kTVMExtendFunction, 0, __FILE__, __LINE__,            \
+      []() -> ::tvm::ffi::Function {                                                            \
+        ::tvm::ffi::Map<::tvm::ffi::String, ::tvm::ffi::String> spec{                           \
+            {"pass", pass_name}, {"ir", ir}, {"pipeline", pipeline}, {"where", where},          \
+            {"anchor", anchor}};                                                                \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
+/*!
  * \brief Collect a TIR op: `factory()` returns a tvm_extend::op::OpSpec (include
  *        <tvm_extend/op/op.h>). The loader registers it with TVM after its checks.
  */

@@ -590,15 +590,27 @@ BindingBlock ExprMutator::VisitBindingBlock(const BindingBlock& block) {
   }
   return VisitBindingBlock_(block);
 }
+namespace {
+/*! \brief `block` when `rebuilt` holds the very same bindings (nothing changed), else `rebuilt`. */
+BindingBlock KeepIfSame(const BindingBlock& block, const BindingBlock& rebuilt) {
+  List<Binding> before = block.bindings(), after = rebuilt.bindings();
+  if (before.size() != after.size()) return rebuilt;
+  for (int64_t i = 0; i < before.size(); ++i) {
+    if (!before[i].same_as(after[i])) return rebuilt;
+  }
+  return block;
+}
+}  // namespace
+
 BindingBlock ExprMutator::VisitBindingBlock_(const BindingBlock& block) {
   builder_.BeginBindingBlock();
   for (Binding b : block.bindings()) VisitBinding(b);
-  return builder_.EndBlock();
+  return KeepIfSame(block, builder_.EndBlock());
 }
 BindingBlock ExprMutator::VisitBindingBlock_(const DataflowBlock& block) {
   builder_.BeginDataflowBlock();
   for (Binding b : block.bindings()) VisitBinding(b);
-  return builder_.EndBlock();
+  return KeepIfSame(block, builder_.EndBlock());
 }
 
 void ExprMutator::VisitBinding(const Binding& binding) {
