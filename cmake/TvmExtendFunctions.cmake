@@ -172,8 +172,10 @@ function(tvm_extend_add_extension target)
   # The views' binding code (tvm_extend/ir/binding.cc), compiled once per build folder; linked
   # into the extension only if its code uses views or global function handles.
   if(NOT TARGET tvm_extend_ir_binding)
+    # (with the Relax pass factories of tvm_extend/transform/relax_pass.h, compiled once here)
     add_library(tvm_extend_ir_binding STATIC
-                "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../include/tvm_extend/ir/binding.cc")
+                "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../include/tvm_extend/ir/binding.cc"
+                "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../include/tvm_extend/transform/relax_pass.cc")
     _tvm_extend_static_helper(tvm_extend_ir_binding)
   endif()
   target_link_libraries(${target} PRIVATE tvm_extend_ir_binding)

@@ -224,6 +224,8 @@ CTOR_ALIASES = {
             "If",
             "ShapeExpr",
             "ExternFunc",
+            "Tuple",  # (0.26; 0.27 has ir.Tuple)
+            "TupleGetItem",
         )
     },
 }

@@ -55,8 +55,12 @@ GlobalFunction<bool(tvm::ffi::Any, tvm::ffi::Any, bool, bool)> structural_equal{
     "ffi.StructuralEqual"};
 GlobalFunction<tvm::ffi::Tensor(tvm::ffi::Shape, DLDataType, DLDevice, tvm::ffi::Any)>
     tensor_alloc{"runtime.TVMTensorAllocWithScope"};
+#if TVM_EXTEND_IR_TVM_MINOR >= 27
 GlobalFunction<Expr(tvm::ffi::Tensor, Type, ObjectRef)> make_tensor_const{
     "relax.MakeTensorConst"};
+#else  // 0.26: a relax.expr.Constant
+GlobalFunction<Expr(tvm::ffi::Tensor, Type, ObjectRef)> make_tensor_const{"relax.Constant"};
+#endif
 // How TVM makes a DictAttrs (tvm.ir.make_node("ir.DictAttrs", ...)).
 GlobalFunction<DictAttrs(String, String, tvm::ffi::Map<String, tvm::ffi::Any>)> make_object{
     "ffi.MakeObjectFromPackedArgs"};

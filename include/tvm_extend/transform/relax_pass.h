@@ -12,6 +12,9 @@
  * TVM_EXTEND_REGISTER_DATAFLOW_BLOCK_PASS and TVM_EXTEND_REGISTER_MODULE_PASS
  * (tvm_extend/extension/registry.h).
  *
+ * What makes the passes is compiled once per build folder (tvm_extend/transform/relax_pass.cc, in
+ * the static library of the binding code that tvm_extend_add_extension() links).
+ *
  * Bodies take and return tvm::ffi::ObjectRef; view them with the generated
  * <tvm_extend/ir/relax.h> (`relax::Function f(func);`). Whatever a body throws comes out as an
  * error that starts "pass <name> failed: "; a body that returns something other than what it
@@ -29,6 +32,7 @@
 #include <tvm_extend/abi/global.h>
 #include <tvm_extend/extension/errors.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -47,47 +51,23 @@ using DataflowBlockPassBody = RelaxFunctionPassBody;
 using ModulePassBody = tvm::ffi::ObjectRef (*)(tvm::ffi::ObjectRef mod,
                                                tvm::ffi::ObjectRef pass_context);
 
+/*! \brief A pass body as the pass factories below keep it (one conversion per registration, so
+ *         that what makes the pass is compiled once per build folder, in relax_pass.cc). */
+using UnitPassBody = std::function<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef, tvm::ffi::ObjectRef,
+                                                       tvm::ffi::ObjectRef)>;
+using ModulePassFunction =
+    std::function<tvm::ffi::ObjectRef(tvm::ffi::ObjectRef, tvm::ffi::ObjectRef)>;
+
 namespace relax_pass_detail {
-
-/*! \brief `result` checked to be of `input`'s type; else a TypeError naming the pass. */
-inline tvm::ffi::ObjectRef CheckResult(const std::string& name, const char* what,
-                                       int32_t expected_type, tvm::ffi::ObjectRef result) {
-  if (!result.defined() || result->type_index() != expected_type) {
-    throw tvm::ffi::Error(error_kind::kType,
-                          "pass " + name + " returned " +
-                              (result.defined() ? result->GetTypeKey() : "None") + "; a " + what +
-                              " pass must return what it was given",
-                          "");
-  }
-  return result;
-}
-
-/*! \brief A pass of `creator` (a `Make...Pass` global) around a three-argument body. */
-template <typename Body>
+/*! \brief A pass of `creator` (a `relax.transform.Make...Pass` global) around a body on one unit
+ *         (a function or a dataflow block); `what` names the unit in errors. Defined in
+ *         tvm_extend/transform/relax_pass.cc. */
 tvm::ffi::ObjectRef MakeUnitPass(const std::string& name, const char* creator, const char* what,
-                                 Body body, int opt_level,
-                                 tvm::ffi::Array<tvm::ffi::String> required) {
-  const std::string needed_by = "pass " + name;
-  tvm::ffi::Function pass_info = abi::RequireGlobal("transform.PassInfo", needed_by);
-  tvm::ffi::Function create = abi::RequireGlobal(creator, needed_by);
-  tvm::ffi::Function wrapped = tvm::ffi::Function::FromTyped(
-      // TVM hands the unit over as an rvalue reference: the body owns it, so a copy-on-write
-      // rewrite may reuse what nobody else holds.
-      [name, what, body](tvm::ffi::RValueRef<tvm::ffi::ObjectRef> unit, tvm::ffi::ObjectRef mod,
-                         tvm::ffi::ObjectRef ctx) -> tvm::ffi::ObjectRef {
-        tvm::ffi::ObjectRef owned = *std::move(unit);
-        const int32_t expected_type = owned->type_index();
-        tvm::ffi::ObjectRef result = Guarded("pass " + name + " failed: ", [&] {
-          return body(std::move(owned), std::move(mod), std::move(ctx));
-        });
-        return CheckResult(name, what, expected_type, std::move(result));
-      },
-      name);
-  tvm::ffi::ObjectRef info =
-      pass_info(opt_level, tvm::ffi::String(name), required, false).cast<tvm::ffi::ObjectRef>();
-  return create(wrapped, info).cast<tvm::ffi::ObjectRef>();
-}
-
+                                 UnitPassBody body, int opt_level,
+                                 tvm::ffi::Array<tvm::ffi::String> required);
+/*! \brief A `transform.MakeModulePass` pass around `body`. */
+tvm::ffi::ObjectRef MakeModulePass(const std::string& name, ModulePassFunction body, int opt_level,
+                                   tvm::ffi::Array<tvm::ffi::String> required);
 }  // namespace relax_pass_detail
 
 /*!
@@ -101,7 +81,8 @@ template <typename Body>
 tvm::ffi::ObjectRef MakeRelaxFunctionPass(std::string name, Body body, int opt_level,
                                           tvm::ffi::Array<tvm::ffi::String> required = {}) {
   return relax_pass_detail::MakeUnitPass(name, "relax.transform.MakeFunctionPass",
-                                         "Relax function", std::move(body), opt_level, required);
+                                         "Relax function", UnitPassBody(std::move(body)),
+                                         opt_level, required);
 }
 
 /*! \brief A new dataflow-block pass (`tvm.relax.transform.DataflowBlockPass`); as above, with a
@@ -110,7 +91,8 @@ template <typename Body>
 tvm::ffi::ObjectRef MakeDataflowBlockPass(std::string name, Body body, int opt_level,
                                           tvm::ffi::Array<tvm::ffi::String> required = {}) {
   return relax_pass_detail::MakeUnitPass(name, "relax.transform.MakeDataflowBlockPass",
-                                         "dataflow-block", std::move(body), opt_level, required);
+                                         "dataflow-block", UnitPassBody(std::move(body)),
+                                         opt_level, required);
 }
 
 /*! \brief A new module pass (`tvm.transform.ModulePass`); as above, with a body
@@ -118,23 +100,8 @@ tvm::ffi::ObjectRef MakeDataflowBlockPass(std::string name, Body body, int opt_l
 template <typename Body>
 tvm::ffi::ObjectRef MakeModulePass(std::string name, Body body, int opt_level,
                                    tvm::ffi::Array<tvm::ffi::String> required = {}) {
-  const std::string needed_by = "pass " + name;
-  tvm::ffi::Function pass_info = abi::RequireGlobal("transform.PassInfo", needed_by);
-  tvm::ffi::Function create = abi::RequireGlobal("transform.MakeModulePass", needed_by);
-  tvm::ffi::Function wrapped = tvm::ffi::Function::FromTyped(
-      [name, body](tvm::ffi::RValueRef<tvm::ffi::ObjectRef> mod,
-                   tvm::ffi::ObjectRef ctx) -> tvm::ffi::ObjectRef {
-        tvm::ffi::ObjectRef owned = *std::move(mod);
-        const int32_t expected_type = owned->type_index();
-        tvm::ffi::ObjectRef result = Guarded("pass " + name + " failed: ", [&] {
-          return body(std::move(owned), std::move(ctx));
-        });
-        return relax_pass_detail::CheckResult(name, "module", expected_type, std::move(result));
-      },
-      name);
-  tvm::ffi::ObjectRef info =
-      pass_info(opt_level, tvm::ffi::String(name), required, false).cast<tvm::ffi::ObjectRef>();
-  return create(wrapped, info).cast<tvm::ffi::ObjectRef>();
+  return relax_pass_detail::MakeModulePass(name, ModulePassFunction(std::move(body)), opt_level,
+                                           required);
 }
 
 }  // namespace transform
