@@ -73,7 +73,8 @@ struct AddToMultiply : ExprMutator {
     Call c = VisitChildren(call);
     if (IsOp(c, "relax.add") && c.args()[0].same_as(c.args()[1])) {
       Expr x = c.args()[0];
-      return MakeCall("relax.multiply", {x, MakeConstant(2, x.ty().as<TensorType>().dtype().dtype())});
+      DLDataType t = x.ty().as<TensorType>().dtype().dtype();
+      return MakeCall("relax.multiply", {x, MakeConstant(2, t)});
     }
     return c;
   }
@@ -160,7 +161,11 @@ def main(runs: int = 5) -> dict:
             _, commands3 = configure(folder, [name])
             measure(f"per translation unit, {label} ({name})", commands3, name, runs, results)
         measure(
-            "once per build folder: the Relax functors", commands3, "relax_functor.cc", runs, results
+            "once per build folder: the Relax functors",
+            commands3,
+            "relax_functor.cc",
+            runs,
+            results,
         )
         views = build / "tvm_extend_generated" / "tvm_extend" / "ir"
         for header in ("ir.h", "tir.h", "relax.h"):

@@ -1072,9 +1072,7 @@ def families(tir_keys: list[str], exclude: list[str], tir_namespace: str):
         out.append(
             (
                 header,
-                *generate(
-                    mine, ns, guard_of(header), header, used, (SHARED_HEADER,), names
-                ),
+                *generate(mine, ns, guard_of(header), header, used, (SHARED_HEADER,), names),
             )
         )
     return out

@@ -252,9 +252,7 @@ def _resolve_base(base: str, ir: str = "tir"):
     table = family.table()
     name = family.key(base)
     if name not in table:
-        raise PipelineError(
-            f"unknown base {family.title} '{base}'; known: {sorted(table)}"
-        )
+        raise PipelineError(f"unknown base {family.title} '{base}'; known: {sorted(table)}")
     return table[name]
 
 
@@ -550,9 +548,7 @@ def withdraw(owner: str, pipeline: str = "default", ir: str = "tir") -> None:
     key = family.key(pipeline)
     current = table.get(key)
     if not isinstance(current, ContributedPipeline) or owner not in current.contributions:
-        raise PipelineError(
-            f"'{owner}' contributes nothing to {family.title} '{pipeline}'"
-        )
+        raise PipelineError(f"'{owner}' contributes nothing to {family.title} '{pipeline}'")
     del current.contributions[owner]
     if not current.contributions:
         table[key] = current.original

@@ -82,8 +82,7 @@ class DemoteAdd : public ExprMutator {
 ObjectRef DemoteAddPass(ObjectRef func, ObjectRef mod, ObjectRef) {
   return DemoteAdd(IRModule(mod)).Rewrite(Function(func));
 }
-TVM_EXTEND_REGISTER_RELAX_FUNCTION_PASS("relax_ext.transform.DemoteAddToFloat16", DemoteAddPass,
-                                        0);
+TVM_EXTEND_REGISTER_RELAX_FUNCTION_PASS("relax_ext.transform.DemoteAddToFloat16", DemoteAddPass, 0);
 
 // A dataflow-block pass: R.negative(R.negative(x)) -> x.
 class FoldDoubleNegate : public ExprMutator {
@@ -194,9 +193,8 @@ ObjectRef BuildFunction() {
   Var z = bb.EmitOutput(MakeCall("relax.multiply", {y, MakeConstant(3, f32)}), "z");
   BindingBlock block = bb.EndBlock();
   bb.EndScope();
-  return MakeFunction({x}, SeqExpr::Make(tvm_extend::ir::List<BindingBlock>(
-                                             tvm::ffi::Array<ObjectRef>{block}),
-                                         z));
+  return MakeFunction(
+      {x}, SeqExpr::Make(tvm_extend::ir::List<BindingBlock>(tvm::ffi::Array<ObjectRef>{block}), z));
 }
 TVM_EXTEND_REGISTER_FUNC("relax_ext.build_function", BuildFunction);
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tvm
-from conftest import pass_recorder, run_python
 from tvm import relax
 from tvm.script import ir as I  # noqa: N812
 from tvm.script import relax as R  # noqa: N812
 
 import tvm_extend
+from conftest import pass_recorder, run_python
 from tvm_extend import pipeline
 
 pytestmark = pytest.mark.skipif(
@@ -115,7 +115,7 @@ def test_dataflow_block_pass(ext):
         @R.function
         def main(x: R.Tensor((8,), "float32")) -> R.Tensor((8,), "float32"):
             with R.dataflow():
-                a = R.negative(x)
+                a = R.negative(x)  # noqa: F841  (kept: the pass does not remove dead code)
                 b = x
                 c = R.exp(b)
                 R.output(c)
@@ -149,14 +149,23 @@ def test_module_pass(ext):
 
 
 def test_pass_that_throws_names_the_pass(ext):
-    with pytest.raises(RuntimeError, match=r"pass relax_ext\.transform\.Throws failed: the "
-                       r"rewrite met something it cannot handle \(std::runtime_error\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"pass relax_ext\.transform\.Throws failed: the "
+        r"rewrite met something it cannot handle \(std::runtime_error\)",
+    ):
         ext["transform.Throws"]()(AddSelf)
-    with pytest.raises(ValueError, match=r"pass relax_ext\.transform\.ModuleThrows failed: "
-                       "no main function"):
+    with pytest.raises(
+        ValueError,
+        match=r"pass relax_ext\.transform\.ModuleThrows failed: "
+        "no main function",
+    ):
         ext["transform.ModuleThrows"]()(AddSelf)
-    with pytest.raises(TypeError, match=r"pass relax_ext\.transform\.ReturnsModule returned "
-                       r"ir\.IRModule; a Relax function pass must return what it was given"):
+    with pytest.raises(
+        TypeError,
+        match=r"pass relax_ext\.transform\.ReturnsModule returned "
+        r"ir\.IRModule; a Relax function pass must return what it was given",
+    ):
         ext["transform.ReturnsModule"]()(AddSelf)
 
 
@@ -176,7 +185,8 @@ def test_derived_relax_pipeline(ext):
     try:
         assert derived.ir == "relax"
         listing = pipeline.describe("relax_ext_pipeline", ir="relax")
-        at = listing.index(("relax_ext.transform.AddSelfToMultiply", "pipeline 'relax_ext_pipeline'"))
+        mine = ("relax_ext.transform.AddSelfToMultiply", "pipeline 'relax_ext_pipeline'")
+        at = listing.index(mine)
         assert listing[at + 1] == ("LegalizeOps", "TVM")
         names = names_run(AddSelf, relax_pipeline="relax_ext_pipeline")
         assert names.index("relax_ext.transform.AddSelfToMultiply") < names.index("LegalizeOps")
@@ -195,7 +205,8 @@ def test_contribution_to_the_default_relax_pipeline(ext):
     anchor; withdrawing puts TVM's pipeline back."""
     original = relax.pipeline.PIPELINE_MAP["default"]
     pipeline.contribute(
-        "relax_ext", [pipeline.after("LegalizeOps", "relax_ext.transform.DemoteAddToFloat16")],
+        "relax_ext",
+        [pipeline.after("LegalizeOps", "relax_ext.transform.DemoteAddToFloat16")],
         ir="relax",
     )
     try:
@@ -216,7 +227,8 @@ def test_contribution_runs_before_legalization_and_changes_the_result(ext):
     """Before LegalizeOps, the float16 rewrite decides what TIR is made: the compiled main
     returns float16."""
     pipeline.contribute(
-        "relax_ext", [pipeline.before("LegalizeOps", "relax_ext.transform.DemoteAddToFloat16")],
+        "relax_ext",
+        [pipeline.before("LegalizeOps", "relax_ext.transform.DemoteAddToFloat16")],
         ir="relax",
     )
     try:
@@ -239,7 +251,8 @@ def test_remove_and_replace_in_a_relax_pipeline(ext):
     try:
         listing = dict(pipeline.describe(ir="relax"))
         assert listing["KillAfterLastUse"] == "removed by a"
-        assert listing["relax_ext.transform.AddSelfToMultiply"] == "a (replaces RewriteDataflowReshape)"
+        replaced = listing["relax_ext.transform.AddSelfToMultiply"]
+        assert replaced == "a (replaces RewriteDataflowReshape)"
         names = names_run(AddSelf)
         assert "KillAfterLastUse" not in names and "RewriteDataflowReshape" not in names
         with pytest.raises(tvm_extend.PipelineError, match="'a' already removes it"):
@@ -255,7 +268,8 @@ def test_bad_anchor_and_unknown_relax_pipeline(ext):
         tvm_extend.PipelineError, match=r"'NoSuchPass'.*Its passes are:.*LegalizeOps"
     ):
         pipeline.contribute(
-            "x", [pipeline.after("NoSuchPass", "relax_ext.transform.AddSelfToMultiply")],
+            "x",
+            [pipeline.after("NoSuchPass", "relax_ext.transform.AddSelfToMultiply")],
             ir="relax",
         )
     assert pipeline.contributors(ir="relax") == []

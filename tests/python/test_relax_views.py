@@ -1,5 +1,6 @@
 """The generated Relax views (<tvm_extend/ir/relax.h>), the shared `ir.*` part, the Relax
-ExprVisitor/ExprMutator, the BlockBuilder and the binding helpers (tests/extensions/relax_ext.cc)."""
+ExprVisitor/ExprMutator, the BlockBuilder and the binding helpers
+(tests/extensions/relax_ext.cc)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def test_relax_header_has_a_view_of_every_relax_node_type(headers):
         "relax.ShapeType": ["values", "ndim"],
         "relax.FuncType": ["params", "ret", "purity"],
     }.items():
-        assert f'class {key.rsplit(".", 1)[-1]} : public' in relax_h, key
+        assert f"class {key.rsplit('.', 1)[-1]} : public" in relax_h, key
         for name in fields:
             assert f'kTypeKey = "{key}"; static constexpr const char* kName = "{name}";' in relax_h
     for key in ("relax.expr.DataflowVar", "relax.expr.DataflowBlock", "relax.AnyType"):
@@ -71,7 +72,7 @@ def test_relax_header_has_a_view_of_every_relax_node_type(headers):
     # Discovered by reflection: every registered Relax expression, binding, block and type.
     for key in ir_views.select_relax_types():
         if not ir_views.is_shared(key):
-            assert f'struct {ir_views.tag_name(key)} {{ static constexpr' in relax_h, key
+            assert f"struct {ir_views.tag_name(key)} {{ static constexpr" in relax_h, key
 
 
 def test_shared_ir_types_are_defined_once(headers):
@@ -103,9 +104,7 @@ def test_both_families_compile_in_one_translation_unit(ext):
 @I.ir_module
 class Nested:
     @R.function
-    def main(
-        x: R.Tensor((4,), "float32"), flag: R.Tensor((), "bool")
-    ) -> R.Tensor((4,), "float32"):
+    def main(x: R.Tensor((4,), "float32"), flag: R.Tensor((), "bool")) -> R.Tensor((4,), "float32"):
         a = R.add(x, x)
         b = a
         if flag:

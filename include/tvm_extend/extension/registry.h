@@ -204,13 +204,12 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
  *        (tvm_extend/transform/relax_pass.h). Like every pass registration, it is a pass factory
  *        to the loader (kTVMExtendPrimFuncPass): listed in `Extension.passes`.
  */
-#define TVM_EXTEND_REGISTER_RELAX_FUNCTION_PASS(name, fn, opt_level)                           \
-  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
-      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__,                              \
-      []() -> ::tvm::ffi::Function {                                                            \
-        return ::tvm::ffi::Function::FromTyped(                                                 \
+#define TVM_EXTEND_REGISTER_RELAX_FUNCTION_PASS(name, fn, opt_level)                              \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)(   \
+      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__, []() -> ::tvm::ffi::Function { \
+        return ::tvm::ffi::Function::FromTyped(                                                   \
             []() { return ::tvm_extend::transform::MakeRelaxFunctionPass(name, fn, opt_level); }, \
-            name);                                                                              \
+            name);                                                                                \
       })
 
 /*!
@@ -218,26 +217,23 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
  *        `tvm.relax.transform.DataflowBlockPass` whose body is
  *        `fn(DataflowBlock, IRModule, PassContext) -> DataflowBlock`.
  */
-#define TVM_EXTEND_REGISTER_DATAFLOW_BLOCK_PASS(name, fn, opt_level)                           \
-  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
-      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__,                              \
-      []() -> ::tvm::ffi::Function {                                                            \
-        return ::tvm::ffi::Function::FromTyped(                                                 \
+#define TVM_EXTEND_REGISTER_DATAFLOW_BLOCK_PASS(name, fn, opt_level)                              \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)(   \
+      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__, []() -> ::tvm::ffi::Function { \
+        return ::tvm::ffi::Function::FromTyped(                                                   \
             []() { return ::tvm_extend::transform::MakeDataflowBlockPass(name, fn, opt_level); }, \
-            name);                                                                              \
+            name);                                                                                \
       })
 
 /*!
  * \brief Collect a module pass: `name` returns a new `tvm.transform.ModulePass` whose body is
  *        `fn(IRModule, PassContext) -> IRModule`.
  */
-#define TVM_EXTEND_REGISTER_MODULE_PASS(name, fn, opt_level)                                   \
-  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
-      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__,                              \
-      []() -> ::tvm::ffi::Function {                                                            \
-        return ::tvm::ffi::Function::FromTyped(                                                 \
-            []() { return ::tvm_extend::transform::MakeModulePass(name, fn, opt_level); },     \
-            name);                                                                              \
+#define TVM_EXTEND_REGISTER_MODULE_PASS(name, fn, opt_level)                                      \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)(   \
+      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__, []() -> ::tvm::ffi::Function { \
+        return ::tvm::ffi::Function::FromTyped(                                                   \
+            []() { return ::tvm_extend::transform::MakeModulePass(name, fn, opt_level); }, name); \
       })
 
 /*!
@@ -263,9 +259,11 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
   static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
       pass_name ".pipeline_contribution", kTVMExtendFunction, 0, __FILE__, __LINE__,            \
       []() -> ::tvm::ffi::Function {                                                            \
-        ::tvm::ffi::Map<::tvm::ffi::String, ::tvm::ffi::String> spec{                           \
-            {"pass", pass_name}, {"ir", ir}, {"pipeline", pipeline}, {"where", where},          \
-            {"anchor", anchor}};                                                                \
+        ::tvm::ffi::Map<::tvm::ffi::String, ::tvm::ffi::String> spec{{"pass", pass_name},       \
+                                                                     {"ir", ir},                \
+                                                                     {"pipeline", pipeline},    \
+                                                                     {"where", where},          \
+                                                                     {"anchor", anchor}};       \
         return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
       })
 

@@ -7,11 +7,10 @@
  * every extension links, hidden); an extension that does not use them links none of it, and
  * binds none of the global functions below.
  */
-#include <tvm_extend/ir/relax_block_builder.h>
-#include <tvm_extend/ir/relax_functor.h>
-
 #include <tvm/ffi/container/shape.h>
 #include <tvm/ffi/container/tensor.h>
+#include <tvm_extend/ir/relax_block_builder.h>
+#include <tvm_extend/ir/relax_functor.h>
 
 #include <cstring>
 #include <string>
@@ -22,10 +21,10 @@ namespace tvm_extend {
 namespace relax {
 namespace {
 
-using ::tvm_extend::ir::GlobalFunction;
-using ::tvm_extend::ir::List;
 using tvm::ffi::ObjectRef;
 using tvm::ffi::String;
+using ::tvm_extend::ir::GlobalFunction;
+using ::tvm_extend::ir::List;
 
 // TVM's BlockBuilder and helpers, bound (and their signatures checked) when the extension loads.
 GlobalFunction<ObjectRef(ObjectRef)> bb_create{"relax.BlockBuilderCreate"};
@@ -53,11 +52,10 @@ GlobalFunction<bool(Type)> type_is_missing{"ir.TypeIsMissing"};
 GlobalFunction<Op(String)> get_op{"ir.GetOp"};
 GlobalFunction<bool(tvm::ffi::Any, tvm::ffi::Any, bool, bool)> structural_equal{
     "ffi.StructuralEqual"};
-GlobalFunction<tvm::ffi::Tensor(tvm::ffi::Shape, DLDataType, DLDevice, tvm::ffi::Any)>
-    tensor_alloc{"runtime.TVMTensorAllocWithScope"};
+GlobalFunction<tvm::ffi::Tensor(tvm::ffi::Shape, DLDataType, DLDevice, tvm::ffi::Any)> tensor_alloc{
+    "runtime.TVMTensorAllocWithScope"};
 #if TVM_EXTEND_IR_TVM_MINOR >= 27
-GlobalFunction<Expr(tvm::ffi::Tensor, Type, ObjectRef)> make_tensor_const{
-    "relax.MakeTensorConst"};
+GlobalFunction<Expr(tvm::ffi::Tensor, Type, ObjectRef)> make_tensor_const{"relax.MakeTensorConst"};
 #else  // 0.26: a relax.expr.Constant
 GlobalFunction<Expr(tvm::ffi::Tensor, Type, ObjectRef)> make_tensor_const{"relax.Constant"};
 #endif
@@ -72,9 +70,10 @@ uint16_t FloatToHalf(float f) {
   uint32_t sign = (x >> 16) & 0x8000u;
   int32_t exponent = static_cast<int32_t>((x >> 23) & 0xFF) - 127 + 15;
   uint32_t mantissa = x & 0x7FFFFFu;
-  if (((x >> 23) & 0xFF) == 0xFF) return static_cast<uint16_t>(sign | 0x7C00u | (mantissa ? 0x200u : 0));
+  if (((x >> 23) & 0xFF) == 0xFF)
+    return static_cast<uint16_t>(sign | 0x7C00u | (mantissa ? 0x200u : 0));
   if (exponent >= 31) return static_cast<uint16_t>(sign | 0x7C00u);  // overflow: infinity
-  if (exponent <= 0) {  // subnormal or zero
+  if (exponent <= 0) {                                               // subnormal or zero
     if (exponent < -10) return static_cast<uint16_t>(sign);
     mantissa |= 0x800000u;
     uint32_t shift = static_cast<uint32_t>(14 - exponent);
@@ -190,7 +189,8 @@ bool SameType(const Type& a, const Type& b) {
 Op GetOp(const std::string& name) { return get_op(String(name)); }
 
 Call MakeCall(const Op& op, const std::vector<Expr>& args, const Attrs& attrs) {
-  return Call::Make(MissingType(), op, ToList(args), attrs, List<Type>(tvm::ffi::Array<ObjectRef>()));
+  return Call::Make(MissingType(), op, ToList(args), attrs,
+                    List<Type>(tvm::ffi::Array<ObjectRef>()));
 }
 Call MakeCall(const std::string& op_name, const std::vector<Expr>& args, const Attrs& attrs) {
   return MakeCall(GetOp(op_name), args, attrs);
@@ -279,7 +279,8 @@ Expr BoundValue(const Binding& binding) {
   if (VarBinding::IsInstance(binding)) {
     return VarBinding(binding, ::tvm_extend::ir::Unchecked{}).value();
   }
-  if (MatchCast::IsInstance(binding)) return MatchCast(binding, ::tvm_extend::ir::Unchecked{}).value();
+  if (MatchCast::IsInstance(binding))
+    return MatchCast(binding, ::tvm_extend::ir::Unchecked{}).value();
   return Expr();
 }
 
@@ -326,9 +327,8 @@ void ForEachBinding(const Expr& root,
 
 VarMap VarBindings(const Expr& root) {
   VarMap out;
-  ForEachBinding(root, [&out](const Binding& b, const BindingBlock&) {
-    out[b.var()] = BoundValue(b);
-  });
+  ForEachBinding(root,
+                 [&out](const Binding& b, const BindingBlock&) { out[b.var()] = BoundValue(b); });
   return out;
 }
 

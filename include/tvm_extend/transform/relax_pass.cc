@@ -29,9 +29,8 @@ tvm::ffi::ObjectRef CheckResult(const std::string& name, const char* what, int32
   return result;
 }
 
-tvm::ffi::ObjectRef Create(const std::string& name, const char* creator,
-                           tvm::ffi::Function wrapped, int opt_level,
-                           tvm::ffi::Array<tvm::ffi::String> required) {
+tvm::ffi::ObjectRef Create(const std::string& name, const char* creator, tvm::ffi::Function wrapped,
+                           int opt_level, tvm::ffi::Array<tvm::ffi::String> required) {
   const std::string needed_by = "pass " + name;
   tvm::ffi::Function pass_info = abi::RequireGlobal("transform.PassInfo", needed_by);
   tvm::ffi::Function create = abi::RequireGlobal(creator, needed_by);
@@ -69,9 +68,8 @@ tvm::ffi::ObjectRef MakeModulePass(const std::string& name, ModulePassFunction b
                                      tvm::ffi::ObjectRef ctx) -> tvm::ffi::ObjectRef {
         tvm::ffi::ObjectRef owned = *std::move(mod);
         const int32_t expected_type = owned->type_index();
-        tvm::ffi::ObjectRef result = Guarded("pass " + name + " failed: ", [&] {
-          return body(std::move(owned), std::move(ctx));
-        });
+        tvm::ffi::ObjectRef result = Guarded(
+            "pass " + name + " failed: ", [&] { return body(std::move(owned), std::move(ctx)); });
         return CheckResult(name, "module", expected_type, std::move(result));
       },
       name);

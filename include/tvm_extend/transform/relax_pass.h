@@ -80,9 +80,8 @@ tvm::ffi::ObjectRef MakeModulePass(const std::string& name, ModulePassFunction b
 template <typename Body>
 tvm::ffi::ObjectRef MakeRelaxFunctionPass(std::string name, Body body, int opt_level,
                                           tvm::ffi::Array<tvm::ffi::String> required = {}) {
-  return relax_pass_detail::MakeUnitPass(name, "relax.transform.MakeFunctionPass",
-                                         "Relax function", UnitPassBody(std::move(body)),
-                                         opt_level, required);
+  return relax_pass_detail::MakeUnitPass(name, "relax.transform.MakeFunctionPass", "Relax function",
+                                         UnitPassBody(std::move(body)), opt_level, required);
 }
 
 /*! \brief A new dataflow-block pass (`tvm.relax.transform.DataflowBlockPass`); as above, with a
@@ -91,8 +90,8 @@ template <typename Body>
 tvm::ffi::ObjectRef MakeDataflowBlockPass(std::string name, Body body, int opt_level,
                                           tvm::ffi::Array<tvm::ffi::String> required = {}) {
   return relax_pass_detail::MakeUnitPass(name, "relax.transform.MakeDataflowBlockPass",
-                                         "dataflow-block", UnitPassBody(std::move(body)),
-                                         opt_level, required);
+                                         "dataflow-block", UnitPassBody(std::move(body)), opt_level,
+                                         required);
 }
 
 /*! \brief A new module pass (`tvm.transform.ModulePass`); as above, with a body
