@@ -77,7 +77,21 @@ class Extension:
 
     @property
     def functions(self) -> list[str]:
-        return [r.name for r in self.registrations if r.kind == "function"]
+        return [
+            r.name
+            for r in self.registrations
+            if r.kind == "function" and not r.name.endswith(CONTRIBUTION_SUFFIX)
+        ]
+
+    @property
+    def contributions(self) -> list[dict]:
+        """The places in TVM's pipelines its passes take (TVM_EXTEND_CONTRIBUTE_PASS): {"pass",
+        "ir", "pipeline", "where", "anchor"} each."""
+        return [
+            {str(k): str(v) for k, v in dict(tvm_ffi.get_global_func(r.name)()).items()}
+            for r in self.registrations
+            if r.name.endswith(CONTRIBUTION_SUFFIX) and tvm_ffi.get_global_func(r.name, True)
+        ]
 
     @property
     def backends(self) -> list[str]:

@@ -67,6 +67,55 @@ def test_function_pass_rewrites_add_of_itself(ext):
     np.testing.assert_allclose(run(AddSelf, X), expected, rtol=1e-5)
 
 
+@I.ir_module
+class Branches:
+    @R.function
+    def main(x: R.Tensor((4,), "float32"), flag: R.Tensor((), "bool")) -> R.Tensor((4,), "float32"):
+        a = R.add(x, x)
+        b = a
+        if flag:
+            c = R.add(b, b)
+            r = c
+        else:
+            r = R.exp(b)
+        with R.dataflow():
+            d = R.match_cast(r, R.Tensor((4,), "float32"))
+            e = R.add(d, x)
+            R.output(e)
+        return e
+
+
+def test_function_pass_through_branches_blocks_and_match_cast(ext):
+    @I.ir_module
+    class Expected:
+        @R.function
+        def main(x: R.Tensor((4,), "float32"), flag: R.Tensor((), "bool")) -> R.Tensor(
+            (4,), "float32"
+        ):
+            a = R.multiply(x, R.const(2, "float32"))
+            b = a
+            if flag:
+                c = R.multiply(b, R.const(2, "float32"))
+                r = c
+            else:
+                r = R.exp(b)
+            with R.dataflow():
+                d = R.match_cast(r, R.Tensor((4,), "float32"))
+                e = R.add(d, x)
+                R.output(e)
+            return e
+
+    after = ext["transform.AddSelfToMultiply"]()(Branches)
+    tvm.ir.assert_structural_equal(after, Expected)
+    relax.analysis.well_formed(after)
+    x = X[:4]
+    for flag in (True, False):
+        vm = relax.VirtualMachine(tvm.compile(after, target="llvm"), tvm.cpu())
+        out = vm["main"](tvm.runtime.tensor(x), tvm.runtime.tensor(np.array(flag))).numpy()
+        r = (x + x) * 2 if flag else np.exp(x + x)
+        np.testing.assert_allclose(out, r + x, rtol=1e-5)
+
+
 def test_rewrite_that_changes_dtype_retypes_every_later_use(ext):
     """R.add in float16: the bindings after it and the function's result become float16,
     as TVM's type inference says, through the BlockBuilder."""
@@ -293,6 +342,8 @@ with bb.function("main", [x]):
     bb.emit_func_output(y)
 mod = bb.get()
 ext = tvm_extend.load_extension({lib!r})
+print("declared", [sorted(c.items()) for c in ext.contributions],
+      [f for f in ext.functions if "pipeline" in f])
 print("describe", [e for e in pipeline.describe(ir="relax") if e[1] != "TVM"])
 runs = tvm.get_global_func("relax_contrib.runs")
 ex = tvm.compile(mod, target="llvm")   # a plain tvm.compile: no pipeline named
@@ -310,6 +361,14 @@ def test_extension_declares_its_place_in_the_default_pipeline(test_extensions):
     done = run_python(DECLARED.format(lib=str(test_extensions / "librelax_contrib.so")))
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    declared = {
+        "pass": "relax_contrib.transform.SquareToPower",
+        "ir": "relax",
+        "pipeline": "default",
+        "where": "before",
+        "anchor": "LegalizeOps",
+    }
+    assert lines["declared"] == f"{[sorted(declared.items())]} []"
     assert lines["describe"] == "[('relax_contrib.transform.SquareToPower', 'relax_contrib')]"
     assert lines["ran"] == "1 True"
     assert lines["after-unload"] == "[]"
