@@ -77,7 +77,21 @@ class Extension:
 
     @property
     def functions(self) -> list[str]:
-        return [r.name for r in self.registrations if r.kind == "function"]
+        return [
+            r.name
+            for r in self.registrations
+            if r.kind == "function" and not r.name.endswith(CONTRIBUTION_SUFFIX)
+        ]
+
+    @property
+    def contributions(self) -> list[dict]:
+        """The places in TVM's pipelines its passes take (TVM_EXTEND_CONTRIBUTE_PASS): {"pass",
+        "ir", "pipeline", "where", "anchor"} each."""
+        return [
+            {str(k): str(v) for k, v in dict(tvm_ffi.get_global_func(r.name)()).items()}
+            for r in self.registrations
+            if r.name.endswith(CONTRIBUTION_SUFFIX) and tvm_ffi.get_global_func(r.name, True)
+        ]
 
     @property
     def backends(self) -> list[str]:
@@ -214,7 +228,20 @@ def _loaded(ext: Extension) -> Extension:
         from . import backend
 
         backend.ensure_offload()
+    declared = [r.name for r in ext.registrations if r.name.endswith(CONTRIBUTION_SUFFIX)]
+    if declared:
+        from . import pipeline
+
+        try:
+            pipeline.contribute_declared(ext.name, [tvm_ffi.get_global_func(n)() for n in declared])
+        except Exception:
+            unload_extension(ext.name)  # all or nothing: the extension does not stay half loaded
+            raise
     return ext
+
+
+# TVM_EXTEND_CONTRIBUTE_PASS registers "<pass>.pipeline_contribution" (registry.h).
+CONTRIBUTION_SUFFIX = ".pipeline_contribution"
 
 
 def list_extensions() -> list[Extension]:
@@ -224,7 +251,11 @@ def list_extensions() -> list[Extension]:
 
 def unload_extension(name: str) -> None:
     """Remove extension ``name``'s global names from TVM. Its library stays mapped, so objects
-    its code made (pass instances, functions already fetched) keep working."""
+    its code made (pass instances, functions already fetched) keep working. The pipeline
+    contributions it declared (TVM_EXTEND_CONTRIBUTE_PASS) are withdrawn."""
+    from . import pipeline
+
+    pipeline.withdraw_declared(name)
     _core.call("UnloadExtension", name)
 
 

@@ -31,6 +31,18 @@ def kernel(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
         B[i] = A[i] * 8 + A[i] // 4
 """
 
+# A snippet's start: `mod`, a Relax module (main: exp(x + x) on a float32 tensor of 4).
+RELAX_MODULE = """\
+from tvm import relax
+bb = relax.BlockBuilder()
+x = relax.Var("x", relax.TensorType((4,), "float32"))
+with bb.function("main", [x]):
+    with bb.dataflow():
+        y = bb.emit_output(relax.op.exp(relax.op.add(x, x)))
+    bb.emit_func_output(y)
+mod = bb.get()
+"""
+
 # A snippet's start: `mod`, an IRModule of the kernel above (written by setup kernel_file).
 RUN_ON_KERNEL = """\
 import runpy, tvm
@@ -493,6 +505,31 @@ CASES: list[Case] = [
          r"TypeError: pass odd_throws\.transform\.ReturnsModule returned ir\.IRModule; "
          r"a PrimFunc pass must return a tirx\.PrimFunc", setup=[extensions, kernel_file],
          snippet=load("odd_throws", then=RUN_ON_KERNEL + "ext['transform.ReturnsModule']()(mod)")),
+    Case("call", "relax-pass-throws",
+         r"RuntimeError: pass relax_ext\.transform\.Throws failed: the rewrite met something it "
+         r"cannot handle \(std::runtime_error\)", setup=[extensions],
+         snippet=load("relax_ext", then=RELAX_MODULE + "ext['transform.Throws']()(mod)")),
+    Case("call", "relax-pass-throws-in-tvm-compile",
+         r"RuntimeError: pass relax_ext\.transform\.Throws failed: the rewrite met something",
+         setup=[extensions],
+         snippet=load("relax_ext", then=RELAX_MODULE + "from tvm_extend import pipeline\n"
+                      "pipeline.contribute('t', [pipeline.before('LegalizeOps', "
+                      "'relax_ext.transform.Throws')], ir='relax')\n"
+                      "tvm.compile(mod, target='llvm')")),
+    Case("call", "relax-pass-returns-a-module",
+         r"TypeError: pass relax_ext\.transform\.ReturnsModule returned ir\.IRModule; a Relax "
+         r"function pass must return what it was given", setup=[extensions],
+         snippet=load("relax_ext", then=RELAX_MODULE + "ext['transform.ReturnsModule']()(mod)")),
+    Case("pipeline", "relax-anchor-missing",
+         r"PipelineError: .*'NoSuchPass'.*Its passes are: .*LegalizeOps", setup=[extensions],
+         snippet=load("relax_ext", then="from tvm_extend import pipeline\n"
+                      "pipeline.contribute('t', [pipeline.after('NoSuchPass', "
+                      "'relax_ext.transform.AddSelfToMultiply')], ir='relax')")),
+    Case("pipeline", "declared-relax-anchor-missing",
+         r"PipelineError: extension 'relax_contrib_bad': .*'NoSuchPass'.*LegalizeOps",
+         setup=[extensions],
+         snippet=load_and_check("relax_contrib_bad", "relax_contrib_bad.transform.SquareToPower",
+                                "relax_contrib_bad.runs")),
     Case("call", "wrong-argument-type", r"TypeError: .*ext_b\.add_one.*Expected `int`",
          setup=[extensions], snippet=load("ext_b", then="ext['add_one']('forty-one')")),
     Case("call", "wrong-argument-count", r"TypeError: .*ext_b\.add_one", setup=[extensions],
