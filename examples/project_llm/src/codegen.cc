@@ -436,8 +436,8 @@ ObjectRef OffloadMatmul(ObjectRef mod_ref, ObjectRef) {
   if (entries.empty()) return mod_ref;
   Array<ObjectRef> patterns = patterns_with_prefix("project_llm.");
   if (patterns.empty()) return mod_ref;
-  ObjectRef fuse = Global("relax.transform.FuseOpsByPattern")(patterns, false, true, entries)
-                       .cast<ObjectRef>();
+  ObjectRef fuse =
+      Global("relax.transform.FuseOpsByPattern")(patterns, false, true, entries).cast<ObjectRef>();
   tir::IRModule fused(run_pass(fuse, mod));
   if (!HasProjectLLMCalls(fused)) return mod_ref;
   ObjectRef codegen =

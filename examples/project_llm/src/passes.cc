@@ -97,12 +97,14 @@ ObjectRef InferAddRMSNorm(ObjectRef call, ObjectRef) {
 tir::Var LocalBuffer(const std::string& name, const std::vector<int64_t>& shape, DLDataType t) {
   tir::Var global = tir::FunctionBuilder::MakeBuffer(name, shape, t);
   tir::BufferType ty = global.ty().as<tir::BufferType>();
-  tir::BufferType local =
-      tir::BufferType::Make("local", ty.dtype(), ty.shape(), ty.strides(), ty.elem_offset(),
-                            ty.data_alignment(), ty.offset_factor(), ty.layout(),
-                            ty.allocated_addr());
+  tir::BufferType local = tir::BufferType::Make(
+      "local", ty.dtype(), ty.shape(), ty.strides(), ty.elem_offset(), ty.data_alignment(),
+      ty.offset_factor(), ty.layout(), ty.allocated_addr());
   return tvm_extend::tir::builder_detail::buffer_var(name, local, {});
 }
+
+// Below this many elements a parallel launch costs more than it saves (as in schedule.cc).
+constexpr int64_t kMinParallelWork = 1 << 17;
 
 // The largest of 16, 8, 4, 2, 1 lanes (at most `lanes`) that divides `extent`.
 int64_t LanesFor(int64_t extent, int64_t lanes) {
@@ -111,9 +113,9 @@ int64_t LanesFor(int64_t extent, int64_t lanes) {
 }
 
 /*!
- * \brief The kernel: for each row of x (in parallel), s = x + r (stored when with_sum), the
- *        sum of s*s accumulated in `lanes` partial sums (vectorized), then
- *        y = s * rsqrt(mean + eps) * w (vectorized).
+ * \brief The kernel: for each row of x (in parallel when large), s = x + r (stored when with_sum),
+ * the sum of s*s accumulated in `lanes` partial sums (vectorized), then y = s * rsqrt(mean + eps) *
+ * w (vectorized).
  */
 tir::PrimFunc AddRMSNormKernel(const std::vector<int64_t>& shape, double eps, bool with_sum,
                                int64_t max_lanes) {
@@ -129,53 +131,58 @@ tir::PrimFunc AddRMSNormKernel(const std::vector<int64_t>& shape, double eps, bo
   Var Y = b.Buffer("y", shape, kF32);
   auto f32 = [](double v) { return FloatImm::Make(kF32, v); };
   auto i32 = [](int64_t v) { return IntImm::Make(kInt32, v); };
-  b.For("row", 0, rows, [&](const Var& row) {
-    // The row's leading indices, from the flat row number.
-    std::vector<Expr> lead;
-    Expr rest = row;
-    for (size_t d = shape.size() - 1; d-- > 0;) {
-      lead.insert(lead.begin(), d == 0 ? rest : floormod(rest, shape[d]));
-      rest = floordiv(rest, shape[d]);
-    }
-    auto at = [&](const Expr& j) {
-      std::vector<Expr> idx = lead;
-      idx.push_back(j);
-      return idx;
-    };
-    Var acc = LocalBuffer("acc", {lanes}, kF32), total = LocalBuffer("total", {1}, kF32);
-    b.Emit(AllocBuffer::Make(acc));
-    b.Emit(AllocBuffer::Make(total));
-    b.For("l", 0, lanes, [&](const Var& l) { b.Store(acc, {l}, f32(0)); }, ForKind::kVectorized);
-    b.For("jo", 0, h / lanes, [&](const Var& jo) {
-      b.For(
-          "l", 0, lanes,
-          [&](const Var& l) {
-            Expr j = jo * i32(lanes) + l;
-            Expr s = b.Load(X, at(j)) + b.Load(R, at(j));
-            if (with_sum) b.Store(S, at(j), s);
-            b.Store(acc, {l}, b.Load(acc, {l}) + s * s);
-          },
-          ForKind::kVectorized);
-    });
-    b.Store(total, {i32(0)}, f32(0));
-    b.For("l", 0, lanes, [&](const Var& l) {
-      b.Store(total, {i32(0)}, b.Load(total, {i32(0)}) + b.Load(acc, {l}));
-    });
-    Expr mean = b.Load(total, {i32(0)}) / f32(static_cast<double>(h));
-    Expr root = Call::Make(PrimType::Make(kF32), tvm_extend::relax::GetOp("tirx.sqrt"),
-                           tvm_extend::ir::List<Expr>(Array<ObjectRef>{mean + f32(eps)}), {}, {});
-    b.Store(total, {i32(0)}, f32(1) / root);
-    b.For("jo", 0, h / lanes, [&](const Var& jo) {
-      b.For(
-          "l", 0, lanes,
-          [&](const Var& l) {
-            Expr j = jo * i32(lanes) + l;
-            Expr s = with_sum ? b.Load(S, at(j)) : b.Load(X, at(j)) + b.Load(R, at(j));
-            b.Store(Y, at(j), s * b.Load(total, {i32(0)}) * b.Load(W, {j}));
-          },
-          ForKind::kVectorized);
-    });
-  }, rows > 1 ? ForKind::kParallel : ForKind::kSerial);
+  b.For(
+      "row", 0, rows,
+      [&](const Var& row) {
+        // The row's leading indices, from the flat row number.
+        std::vector<Expr> lead;
+        Expr rest = row;
+        for (size_t d = shape.size() - 1; d-- > 0;) {
+          lead.insert(lead.begin(), d == 0 ? rest : floormod(rest, shape[d]));
+          rest = floordiv(rest, shape[d]);
+        }
+        auto at = [&](const Expr& j) {
+          std::vector<Expr> idx = lead;
+          idx.push_back(j);
+          return idx;
+        };
+        Var acc = LocalBuffer("acc", {lanes}, kF32), total = LocalBuffer("total", {1}, kF32);
+        b.Emit(AllocBuffer::Make(acc));
+        b.Emit(AllocBuffer::Make(total));
+        b.For(
+            "l", 0, lanes, [&](const Var& l) { b.Store(acc, {l}, f32(0)); }, ForKind::kVectorized);
+        b.For("jo", 0, h / lanes, [&](const Var& jo) {
+          b.For(
+              "l", 0, lanes,
+              [&](const Var& l) {
+                Expr j = jo * i32(lanes) + l;
+                Expr s = b.Load(X, at(j)) + b.Load(R, at(j));
+                if (with_sum) b.Store(S, at(j), s);
+                b.Store(acc, {l}, b.Load(acc, {l}) + s * s);
+              },
+              ForKind::kVectorized);
+        });
+        b.Store(total, {i32(0)}, f32(0));
+        b.For("l", 0, lanes, [&](const Var& l) {
+          b.Store(total, {i32(0)}, b.Load(total, {i32(0)}) + b.Load(acc, {l}));
+        });
+        Expr mean = b.Load(total, {i32(0)}) / f32(static_cast<double>(h));
+        Expr root =
+            Call::Make(PrimType::Make(kF32), tvm_extend::relax::GetOp("tirx.sqrt"),
+                       tvm_extend::ir::List<Expr>(Array<ObjectRef>{mean + f32(eps)}), {}, {});
+        b.Store(total, {i32(0)}, f32(1) / root);
+        b.For("jo", 0, h / lanes, [&](const Var& jo) {
+          b.For(
+              "l", 0, lanes,
+              [&](const Var& l) {
+                Expr j = jo * i32(lanes) + l;
+                Expr s = with_sum ? b.Load(S, at(j)) : b.Load(X, at(j)) + b.Load(R, at(j));
+                b.Store(Y, at(j), s * b.Load(total, {i32(0)}) * b.Load(W, {j}));
+              },
+              ForKind::kVectorized);
+        });
+      },
+      rows * h >= kMinParallelWork ? ForKind::kParallel : ForKind::kSerial);
   PrimFunc func = b.Finish();
   func = WithAttr(func, "tirx.noalias", true);
   return WithAttr(func, "tirx.is_scheduled", true);
@@ -191,16 +198,16 @@ tvm_extend::ir::GlobalFunction<ObjectRef(ObjectRef, ObjectRef, Array<ObjectRef>)
 ObjectRef LegalizeAddRMSNorm(ObjectRef bb, ObjectRef call) {
   std::vector<Expr> args = CallArgs(call);
   relax::TensorType x = CheckAddRMSNorm(args);
-  const double eps = args[3].as<tir::FloatImm>().defined() ? args[3].as<tir::FloatImm>().value()
-                                                           : -1;
+  const double eps =
+      args[3].as<tir::FloatImm>().defined() ? args[3].as<tir::FloatImm>().value() : -1;
   std::optional<StaticTensor> xs = StaticTensorOf(x);
   std::optional<ObjectRef> target = CurrentTarget();
   if (!xs || !IsF32(xs->dtype) || eps < 0) {
     // Symbolic shapes, another dtype, a computed epsilon: TVM's own ops, legalized in turn.
     if (eps < 0) TVM_FFI_THROW(ValueError) << "project_llm.add_rms_norm: epsilon must be constant";
     ObjectRef s = bb_emit(bb, Global("relax.op.add")(args[0], args[1]).cast<ObjectRef>(), "sum");
-    ObjectRef y = Global("relax.op.nn.rms_norm")(s, args[2], Array<int64_t>{-1}, eps)
-                      .cast<ObjectRef>();
+    ObjectRef y =
+        Global("relax.op.nn.rms_norm")(s, args[2], Array<int64_t>{-1}, eps).cast<ObjectRef>();
     if (!WithSum(args)) return y;
     return tir::Tuple::Make(tvm_extend::ir::List<Expr>(Array<ObjectRef>{s, y}));
   }
@@ -208,7 +215,8 @@ ObjectRef LegalizeAddRMSNorm(ObjectRef bb, ObjectRef call) {
   tir::PrimFunc kernel = AddRMSNormKernel(xs->shape, eps, WithSum(args), lanes);
   // call_tir takes the outputs' tensor types: (s, y) or y.
   Array<ObjectRef> outs = WithSum(args) ? Array<ObjectRef>{x, x} : Array<ObjectRef>{x};
-  ObjectRef gv = add_function(bb, kernel, String(WithSum(args) ? "add_rms_norm" : "rms_norm_of_sum"));
+  ObjectRef gv =
+      add_function(bb, kernel, String(WithSum(args) ? "add_rms_norm" : "rms_norm_of_sum"));
   tir::Tuple inputs =
       tir::Tuple::Make(tvm_extend::ir::List<Expr>(Array<ObjectRef>{args[0], args[1], args[2]}));
   return call_tir(gv, inputs, outs);
@@ -268,9 +276,8 @@ class AddRMSNormFuser : public relax::ExprMutator {
     // later uses of s read the fused op's sum.
     const bool with_sum = counter_.uses[relax::Var(s)] > 1;
     Expr fused = builder_.Normalize(relax::MakeCall(
-        "project_llm.add_rms_norm",
-        {x, r, w, tir::FloatImm::Make(kF32, attrs.epsilon),
-         tir::IntImm::Make(tir::kBool, with_sum ? 1 : 0)}));
+        "project_llm.add_rms_norm", {x, r, w, tir::FloatImm::Make(kF32, attrs.epsilon),
+                                     tir::IntImm::Make(tir::kBool, with_sum ? 1 : 0)}));
     changed = true;
     if (!with_sum) return ReEmitBinding(binding, fused);
     relax::Var both = builder_.Emit(fused, "add_rms_norm");
@@ -318,7 +325,6 @@ ObjectRef InferMatmulNT(ObjectRef call, ObjectRef) {
   out.push_back((*w->shape)[0]);
   return tvm_extend::op::MakeTensorType(out, *x->dtype);
 }
-
 
 ObjectRef LegalizeMatmulNT(ObjectRef bb, ObjectRef call) {
   std::vector<Expr> args = CallArgs(call);

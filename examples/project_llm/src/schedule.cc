@@ -113,7 +113,8 @@ void ScheduleBlock(const Schedule& sch, const SBlockRV& block_rv, int64_t vector
     work *= extent.value();
     bool reduces = false;
     for (int64_t i = 0; i < iters.size(); ++i) {
-      if (iters[i].iter_type() == kCommReduce && tvm_extend::tir::UsesVar(values[i], loop.loop_var())) {
+      if (iters[i].iter_type() == kCommReduce &&
+          tvm_extend::tir::UsesVar(values[i], loop.loop_var())) {
         reduces = true;
       }
     }
@@ -156,7 +157,8 @@ void VectorizeInnermost(const Schedule& sch, const SBlockRV& block, int64_t vect
   tir::SBlock b(sch.Get(block));
   if (!IsSpatial(b) || b.writes().size() != 1) return;
   tir::BufferType out = b.writes()[0].source().ty().as<tir::BufferType>();
-  const int64_t bits = out.defined() && out.dtype().dtype().bits > 0 ? out.dtype().dtype().bits : 32;
+  const int64_t bits =
+      out.defined() && out.dtype().dtype().bits > 0 ? out.dtype().dtype().bits : 32;
   const int64_t lanes = LanesFor(extents->back(), vector_bits / bits);
   if (lanes < 2) return;
   std::vector<LoopRV> split = sch.Split(loops.back(), {std::nullopt, lanes});
@@ -205,7 +207,8 @@ std::optional<tir::PrimFunc> ScheduleKernel(const tir::PrimFunc& func, int64_t v
   const bool named = tvm_extend::tir::GetAttr(func, "global_symbol") != nullptr;
   const std::string symbol =
       named ? std::string(*tvm_extend::tir::GetAttr<String>(func, "global_symbol")) : "kernel";
-  ObjectRef with_symbol = named ? ObjectRef(func) : with_attr(func, "global_symbol", String(symbol));
+  ObjectRef with_symbol =
+      named ? ObjectRef(func) : with_attr(func, "global_symbol", String(symbol));
   Schedule sch = Schedule::Traced(module_from_expr(with_symbol, {}));
   sch.WorkOn(symbol);
   if (!sch.HasBlock("root") || !AllLoopsSerial(sch)) return std::nullopt;
@@ -218,7 +221,7 @@ std::optional<tir::PrimFunc> ScheduleKernel(const tir::PrimFunc& func, int64_t v
     try {
       ScheduleBlock(sch, block, vector_bits);
     } catch (const tvm::ffi::Error&) {  // a step TVM refuses: the steps before it stay (each
-    }                                   // one keeps the program valid)
+    }  // one keeps the program valid)
   }
   tir::PrimFunc out(module_lookup(sch.mod(), String(symbol)));
   if (!named) out = tvm_extend::tir::WithoutAttr(out, "global_symbol");

@@ -28,7 +28,9 @@ def FuseTransposeMatmul() -> tvm.transform.Pass:  # noqa: N802
     return _make("FuseTransposeMatmul")
 
 
-def CleanUpTIRAttrs(attrs: Sequence[str] = ("op_pattern", "tirx.is_scheduled")) -> tvm.transform.Pass:  # noqa: N802,E501
+def CleanUpTIRAttrs(  # noqa: N802
+    attrs: Sequence[str] = ("op_pattern", "tirx.is_scheduled"),
+) -> tvm.transform.Pass:
     """Remove the attributes ``attrs`` from every PrimFunc of the module."""
     return _make("CleanUpTIRAttrs", list(attrs))
 
