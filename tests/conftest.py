@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("TVM_EXTEND_BUILD_DIR") or ROOT / "build" / "tests")
 
 
+def release_constraints() -> Path:
+    """The pip constraints of the running TVM release (as scripts/release.sh picks them):
+    constraints.txt for the pinned release, constraints/tvm-<release>.txt for another."""
+    import tvm
+
+    pinned = ROOT / "constraints.txt"
+    if f"apache-tvm=={tvm.__version__}\n" in pinned.read_text():
+        return pinned
+    return ROOT / "constraints" / f"tvm-{tvm.__version__}.txt"
+
+
 def site_packages() -> Path:
     """The site-packages folder holding the installed tvm_extend (found without importing it):
     what CMAKE_PREFIX_PATH names for find_package(tvm_extend), the documented way."""
