@@ -2,7 +2,9 @@
 costs (the functors' bodies and the binding code). Target: <= 1.5 s of CPU per translation unit.
 
 A translation unit here includes <tvm_extend/ir/tir.h>, overrides a visitor and a mutator, and
-reads fields: what a pass file of an extension does. Measured as the compiler's user+system CPU
+reads fields: what a pass file of an extension does. The same for a Relax pass file
+(<tvm_extend/ir/relax_functor.h>: relax.h, the shared ir.h, the Relax ExprVisitor/ExprMutator)
+and for one that includes both tir.h and relax.h. Measured as the compiler's user+system CPU
 (resource.getrusage of the child), median of several runs, with the flags
 tvm_extend_add_extension() uses (-O3, hidden visibility).
 """
@@ -56,6 +58,44 @@ int64_t Extent(tvm::ffi::ObjectRef s) {
 TVM_EXTEND_REGISTER_FUNC("bench_tu.extent", Extent);
 """
 
+RELAX_TU = r"""
+#include <tvm_extend/extension.h>
+#include <tvm_extend/ir/relax_functor.h>
+using namespace tvm_extend::relax;
+namespace {
+struct Count : ExprVisitor {
+  int64_t calls = 0;
+  void VisitExpr_(const Call& op) override { ++calls; ExprVisitor::VisitExpr_(op); }
+};
+struct AddToMultiply : ExprMutator {
+  using ExprMutator::ExprMutator;
+  Expr VisitExpr_(const Call& call) override {
+    Call c = VisitChildren(call);
+    if (IsOp(c, "relax.add") && c.args()[0].same_as(c.args()[1])) {
+      Expr x = c.args()[0];
+      DLDataType t = x.ty().as<TensorType>().dtype().dtype();
+      return MakeCall("relax.multiply", {x, MakeConstant(2, t)});
+    }
+    return c;
+  }
+};
+tvm::ffi::ObjectRef Run(tvm::ffi::ObjectRef f, tvm::ffi::ObjectRef m, tvm::ffi::ObjectRef) {
+  return AddToMultiply(IRModule(m)).Rewrite(Function(f));
+}
+}  // namespace
+int64_t CountCalls(tvm::ffi::ObjectRef f) { Count c; c.VisitExpr(Function(f)); return c.calls; }
+TVM_EXTEND_EXTENSION(bench_tu, "1.0");
+TVM_EXTEND_REGISTER_FUNC("bench_tu.count", CountCalls);
+TVM_EXTEND_REGISTER_RELAX_FUNCTION_PASS("bench_tu.transform.AddToMultiply", Run, 0);
+"""
+
+BOTH_TU = RELAX_TU.replace(
+    "#include <tvm_extend/ir/relax_functor.h>",
+    "#include <tvm_extend/ir/relax_functor.h>\n#include <tvm_extend/ir/tir.h>",
+)
+
+SOURCES = {"pass.cc": PASS_TU, "other.cc": OTHER_TU, "relax.cc": RELAX_TU, "both.cc": BOTH_TU}
+
 CMAKE = """cmake_minimum_required(VERSION 3.18)
 project(bench_tu LANGUAGES CXX)
 find_package(tvm_extend CONFIG REQUIRED)
@@ -74,7 +114,7 @@ def configure(tmp: Path, sources: list[str]) -> tuple[Path, list[dict]]:
     src, build = tmp / "src", tmp / "build"
     src.mkdir()
     for name in sources:
-        (src / name).write_text(PASS_TU if name == "pass.cc" else OTHER_TU)
+        (src / name).write_text(SOURCES[name])
     (src / "CMakeLists.txt").write_text(CMAKE.replace("pass.cc", " ".join(sources)))
     subprocess.run(
         [
@@ -115,6 +155,21 @@ def main(runs: int = 5) -> dict:
         )  # fmt: skip
         measure("once per extension: the precompiled header", commands2, ".hxx.cxx", runs, results)
         print(f"generated header: {lines} lines")
+        for name, label in (("relax.cc", "a Relax pass"), ("both.cc", "TIR and Relax views")):
+            folder = Path(tmp) / name.split(".")[0]
+            folder.mkdir()
+            _, commands3 = configure(folder, [name])
+            measure(f"per translation unit, {label} ({name})", commands3, name, runs, results)
+        measure(
+            "once per build folder: the Relax functors",
+            commands3,
+            "relax_functor.cc",
+            runs,
+            results,
+        )
+        views = build / "tvm_extend_generated" / "tvm_extend" / "ir"
+        for header in ("ir.h", "tir.h", "relax.h"):
+            print(f"{header}: {len((views / header).read_text().splitlines())} lines")
         print("target: <= 1.5 s of CPU per translation unit")
         shutil.rmtree(build, ignore_errors=True)
     return results

@@ -8,11 +8,14 @@
 #  - a run path that finds the TVM and tvm-ffi libraries it was built against, both where they
 #    are now and relative to a site-packages install, so no LD_LIBRARY_PATH is needed;
 #  - stamped with the TVM and tvm-ffi versions, which the loader checks against the running ones;
-#  - with the typed TIR views <tvm_extend/ir/tir.h>, generated once per build folder from the
+#  - with the typed views <tvm_extend/ir/tir.h> (TIR) and <tvm_extend/ir/relax.h> (Relax), which
+#    share <tvm_extend/ir/ir.h> (the `ir.*` types), generated once per build folder from the
 #    installed TVM's reflection metadata (unless NO_IR_VIEWS). The functors' bodies
-#    (tir_functors.cc) and the binding code (tvm_extend/ir/binding.cc) are compiled once per
-#    build folder into static libraries the extension links; with several sources the kit's
-#    headers and the views are a precompiled header (unless NO_PRECOMPILED_VIEWS).
+#    (tir_functors.cc; the Relax ExprVisitor/ExprMutator, tvm_extend/ir/relax_functor.cc) and the
+#    binding code (tvm_extend/ir/binding.cc) are compiled once per build folder into static
+#    libraries the extension links (an extension that does not use them links nothing of
+#    them); with several sources the kit's headers and the TIR views are a precompiled header
+#    (unless NO_PRECOMPILED_VIEWS).
 #
 # tvm_extend_generate_ir_views(<out_dir> [TYPE_KEYS k...] [ONLY] [PRELOAD lib...] [EXTENSIONS lib...]
 #                              [EXCLUDE k...] [NAMESPACE ns] [HEADER path])
@@ -117,8 +120,18 @@ function(tvm_extend_generate_ir_views out_dir)
   string(SHA256 _key "${tvm_extend_TVM_VERSION};${tvm_extend_TVM_FFI_VERSION};${tvm_extend_VERSION};${_args}")
   # Reconfigure when TVM is upgraded, so the views never describe another TVM.
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_inputs})
+  set(_outputs "${out_dir}/${_header}")
+  if(NOT ARG_ONLY AND NOT ARG_HEADER)  # the three headers of the default views
+    list(APPEND _outputs "${out_dir}/tvm_extend/ir/ir.h" "${out_dir}/tvm_extend/ir/relax.h")
+  endif()
+  set(_have_outputs TRUE)
+  foreach(_output IN LISTS _outputs)
+    if(NOT EXISTS "${_output}")
+      set(_have_outputs FALSE)
+    endif()
+  endforeach()
   if(DEFINED _TVM_EXTEND_IR_VIEWS_${_key} AND "${_TVM_EXTEND_IR_VIEWS_${_key}}" STREQUAL _gen_hash
-     AND EXISTS "${out_dir}/${_header}")
+     AND _have_outputs)
     return()
   endif()
   # Installed extensions are not autoloaded here: the views describe what TVM (and the libraries
@@ -159,8 +172,10 @@ function(tvm_extend_add_extension target)
   # The views' binding code (tvm_extend/ir/binding.cc), compiled once per build folder; linked
   # into the extension only if its code uses views or global function handles.
   if(NOT TARGET tvm_extend_ir_binding)
+    # (with the Relax pass factories of tvm_extend/transform/relax_pass.h, compiled once here)
     add_library(tvm_extend_ir_binding STATIC
-                "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../include/tvm_extend/ir/binding.cc")
+                "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../include/tvm_extend/ir/binding.cc"
+                "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../include/tvm_extend/transform/relax_pass.cc")
     _tvm_extend_static_helper(tvm_extend_ir_binding)
   endif()
   target_link_libraries(${target} PRIVATE tvm_extend_ir_binding)
@@ -177,6 +192,16 @@ function(tvm_extend_add_extension target)
       target_link_libraries(tvm_extend_ir_functors PRIVATE tvm_extend_ir_binding)
     endif()
     target_link_libraries(${target} PRIVATE tvm_extend_ir_functors)
+    # The Relax ExprVisitor/ExprMutator and BlockBuilder (tvm_extend/ir/relax_functor.h), the
+    # same way: linked only where used.
+    if(NOT TARGET tvm_extend_ir_relax_functors)
+      add_library(tvm_extend_ir_relax_functors STATIC
+                  "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../../include/tvm_extend/ir/relax_functor.cc")
+      target_include_directories(tvm_extend_ir_relax_functors PRIVATE "${_views}")
+      _tvm_extend_static_helper(tvm_extend_ir_relax_functors)
+      target_link_libraries(tvm_extend_ir_relax_functors PRIVATE tvm_extend_ir_binding)
+    endif()
+    target_link_libraries(${target} PRIVATE tvm_extend_ir_relax_functors)
     # With several sources, the kit's headers and the views are parsed once (a precompiled
     # header, about 0.6 s of CPU saved per translation unit; bench/views_compile_cost.py).
     list(LENGTH ARG_SOURCES _n_sources)

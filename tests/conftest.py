@@ -233,3 +233,28 @@ def tvm_attr(path: str):
                 break
             return obj
     raise AttributeError(f"the running TVM has no {' or '.join(spellings)}")
+
+
+def tvm_release() -> tuple[int, int]:
+    """(major, minor) of the running TVM."""
+    import tvm
+
+    return tuple(int(p) for p in tvm.__version__.split(".")[:2])
+
+
+# The Relax test extensions (tests/extensions/relax_ops.cc) use TVM 0.27's Relax types.
+needs_relax_027 = pytest.mark.skipif(
+    tvm_release() < (0, 27),
+    reason="the Relax test extensions use TVM 0.27's Relax types (TensorType, FInferType)",
+)
+
+
+@pytest.fixture(scope="module")
+def relax_ops_extension(test_extensions):
+    """Test extension relaxops (Relax ops and BYOC codegens), loaded unless it is already."""
+    import tvm_extend
+
+    for ext in tvm_extend.list_extensions():
+        if ext.name == "relaxops" and ext.active:
+            return ext
+    return tvm_extend.load_extension(str(test_extensions / "librelax_ops.so"))

@@ -35,6 +35,7 @@ __all__ = [
     "list_extensions",
     "load_extension",
     "pipeline",
+    "relax_op",
     "unload_extension",
 ]
 
@@ -64,6 +65,7 @@ if not _RUN_AS_MAIN:
         _core,  # noqa: F401  (loads TVM and the core library)
         backend,
         pipeline,
+        relax_op,
     )
     from .errors import (
         DuplicateRegistrationError,

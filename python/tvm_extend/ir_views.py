@@ -130,6 +130,7 @@ def ancestors(key: str) -> list[str]:
 
 
 def select_types(extra_keys: list[str]) -> list[str]:
+    """The TIR family: TIR's node types and the shared `ir.*` ones, with `extra_keys`."""
     keys = [str(k) for k in tvm.get_global_func("ffi.GetRegisteredTypeKeys")()]
     chosen = []
     extra = {present(k) for k in EXTRA} - {None}
@@ -140,7 +141,48 @@ def select_types(extra_keys: list[str]) -> list[str]:
             if key in ROOTS or any(a in ROOTS for a in ancestors(key)):
                 chosen.append(key)
     chosen += [k for k in extra_keys if k not in chosen]
-    return sorted(chosen, key=lambda k: (len(ancestors(k)), k))
+    return by_depth(chosen)
+
+
+def by_depth(keys: list[str]) -> list[str]:
+    """`keys` with every type after its ancestors (the order the classes are declared in)."""
+    return sorted(keys, key=lambda k: (len(ancestors(k)), k))
+
+
+# The Relax family: expressions, bindings and blocks, and the types (0.27 has no StructInfo:
+# an expression's `ty` is a relax.TensorType, relax.ShapeType, ...), outside the namespaces of
+# passes, op attributes, pattern language, distributed IR and the VM.
+RELAX_ROOTS = ("ir.Expr", "ir.Type", "relax.expr.Binding", "relax.expr.BindingBlock")
+RELAX_PREFIXES = ("relax.", "ir.")
+RELAX_SKIP = (
+    "relax.attrs.",
+    "relax.transform.",
+    "relax.dpl.",
+    "relax.distributed.",
+    "relax.vm.",
+    "relax.backend.",
+    "relax.training.",
+    "relax.BlockBuilder",  # (its C++ face is tvm_extend::relax::BlockBuilder)
+)
+RELAX_EXTRA = ("relax.VDevice", "ir.GlobalInfo", "ir.EnvFunc")
+
+
+def select_relax_types() -> list[str]:
+    keys = [str(k) for k in tvm.get_global_func("ffi.GetRegisteredTypeKeys")()]
+    extra = {present(k) for k in RELAX_EXTRA} - {None}
+    chosen = []
+    for key in keys:
+        if key in extra:
+            chosen.append(key)
+        elif key.startswith(RELAX_PREFIXES) and not key.startswith(RELAX_SKIP):
+            if key in RELAX_ROOTS or any(a in RELAX_ROOTS for a in ancestors(key)):
+                chosen.append(key)
+    return by_depth(chosen)
+
+
+def is_shared(key: str) -> bool:
+    """Whether a node type belongs to the shared `ir.*` part that TIR and Relax both use."""
+    return key.startswith("ir.")
 
 
 # Older node types that a newer release replaced by a type of another name: on a release that
@@ -169,6 +211,24 @@ CTOR_ALIASES = {
     "ir.TensorLoad": "tirx.BufferLoad",
     # `ir.Range` is Range(begin, end); the fields are (min, extent), as Make's parameters say.
     "ir.Range": "ir.Range_from_min_extent",
+    # Relax's constructors are registered under short names.
+    **{
+        f"relax.expr.{name}": f"relax.{name}"
+        for name in (
+            "Function",
+            "SeqExpr",
+            "VarBinding",
+            "MatchCast",
+            "BindingBlock",
+            "DataflowBlock",
+            "DataflowVar",
+            "If",
+            "ShapeExpr",
+            "ExternFunc",
+            "Tuple",  # (0.26; 0.27 has ir.Tuple)
+            "TupleGetItem",
+        )
+    },
 }
 
 
@@ -185,8 +245,8 @@ def ctor_schema(key: str) -> list | None:
     return args[1:]
 
 
-def collect(keys: list[str]) -> dict[str, NodeType]:
-    names = class_names(keys)
+def collect(keys: list[str], names: dict[str, str] | None = None) -> dict[str, NodeType]:
+    names = names or class_names(keys)
     nodes: dict[str, NodeType] = {}
     for key in keys:
         info = type_info(key)
@@ -209,11 +269,14 @@ def collect(keys: list[str]) -> dict[str, NodeType]:
 class CppTypes:
     """Maps a field or argument schema to its C++ view type and storage kind."""
 
-    def __init__(self, nodes: dict[str, NodeType], ns: str):
+    def __init__(self, nodes: dict[str, NodeType], ns: str, external: dict[str, str] | None = None):
         self.nodes = nodes
         self.ns = ns
+        self.external = external or {}  # key -> namespace of a view another header defines
 
     def view(self, key: str) -> str:
+        if key in self.external:
+            return f"::{self.external[key]}::{self.nodes[key].cls}"
         return self.nodes[key].cls if key in self.nodes else "::tvm_extend::ir::NodeRef"
 
     def field(self, f: FieldInfo) -> tuple[str, str, str]:
@@ -304,7 +367,7 @@ def traversal(nodes, f: FieldInfo):
     if t in nodes and t != "ir.Var" and "ir.Var" not in ancestors(t) and is_expr(nodes, t):
         return ("Expr", is_list, optional, t)
     if t in AUX and t in nodes:
-        return (nodes[t].cls, is_list, optional, t)
+        return (nodes[t].cls, is_list, optional, t)  # (the TIR header names it unqualified)
     return None
 
 
@@ -321,6 +384,8 @@ def ctor_params(node: NodeType, types: CppTypes) -> list[tuple[str, str, dict]]:
     params = []
     fields = [f for f in node.fields]
     fi = 0
+    if node.key.startswith("relax."):
+        return relax_ctor_params(node, types)
     for i, s in enumerate(node.ctor or []):
         name = f"arg{i}"
         for j in range(fi, len(fields)):
@@ -335,6 +400,36 @@ def ctor_params(node: NodeType, types: CppTypes) -> list[tuple[str, str, dict]]:
         if s.get("type") == "ir.Span" and i == len(node.ctor) - 1:
             params.append(("tvm::ffi::ObjectRef", "span", s))  # complete type: defaults to None
             continue
+        params.append((types.arg(s), ident(name), s))
+    return params
+
+
+def relax_ctor_params(node: NodeType, types: CppTypes) -> list[tuple[str, str, dict]]:
+    """ctor_params for Relax's constructors, whose arguments follow the fields of the type and
+    its ancestors in another order (`relax.VarBinding(var, value, span)`): each argument is
+    named after the first unused field of a compatible type, the type's own fields first."""
+    fields = []
+    for key in [node.key] + ancestors(node.key):
+        for f in type_info(key).fields:
+            schema = json.loads(f.metadata["type_schema"]) if "type_schema" in f.metadata else {}
+            fields.append((str(f.name), schema))
+
+    def unwrap(x: dict) -> dict:
+        return x["args"][0] if x.get("type") == "Optional" else x
+
+    def related(a: dict, f: dict) -> bool:
+        plain = list(a) == ["type"] and list(f) == ["type"]
+        return plain and (narrower(a, f["type"]) or narrower(f, a["type"]))
+
+    params, used = [], set()
+    for i, s in enumerate(node.ctor or []):
+        if s.get("type") == "ir.Span" and i == len(node.ctor) - 1:
+            params.append(("tvm::ffi::ObjectRef", "span", s))
+            continue
+        free = [(n, unwrap(f)) for n, f in fields if n not in used and n != "span"]
+        name = next((n for n, f in free if f == unwrap(s)), None)  # the same type first
+        name = name or next((n for n, f in free if related(unwrap(s), f)), f"arg{i}")
+        used.add(name)
         params.append((types.arg(s), ident(name), s))
     return params
 
@@ -418,13 +513,30 @@ def ctor_call(node: NodeType, types: CppTypes, args: list[str], strong: bool) ->
     )
 
 
-def generate(keys: list[str], ns: str, header_guard: str, header: str) -> tuple[str, str | None]:
-    """(the header, the functors' source file or None when the types have no functors)."""
-    nodes = collect(keys)
-    types = CppTypes(nodes, ns)
+def generate(
+    keys: list[str],
+    ns: str,
+    header_guard: str,
+    header: str,
+    external: dict[str, str] | None = None,
+    includes: tuple[str, ...] = (),
+    names: dict[str, str] | None = None,
+    dispatch_all: bool = False,
+) -> tuple[str, str | None]:
+    """(the header, the functors' source file or None when the types have no functors).
+
+    ``external`` maps keys whose views another header defines (``includes``) to that header's
+    namespace: they are known here (as bases, field and parameter types, for the functors) but
+    not emitted; their classes are brought in with using-declarations unless a class here has
+    the same name. ``dispatch_all``: record the fields of every concrete expression type (the
+    shared part, whose types the TIR functors dispatch on)."""
+    external = external or {}
+    nodes = collect(list(external) + [k for k in keys if k not in external], names)
+    own = [n for n in nodes.values() if n.key not in external]
+    types = CppTypes(nodes, ns, external)
     functors = "ir.Expr" in nodes and "tirx.Stmt" in nodes
     dispatched = set()
-    if functors:
+    if functors or dispatch_all:
         dispatched = {
             n.key
             for n in nodes.values()
@@ -438,14 +550,20 @@ def generate(keys: list[str], ns: str, header_guard: str, header: str) -> tuple[
     w("// Every member that reads or builds IR is a template (`template <int = 0>`), so that what")
     w("// binds at load time is only what the extension's code calls (see tvm_extend/ir/view.h).")
     w(f"#ifndef {header_guard}\n#define {header_guard}\n")
-    w("#include <tvm/ffi/container/map.h>\n#include <tvm_extend/ir/global_function.h>\n")
+    w("#include <tvm/ffi/container/map.h>\n#include <tvm_extend/ir/global_function.h>")
+    for inc in includes:
+        w(f"#include <{inc}>")
+    w("")
     w(f'#define {header_guard}_TVM_VERSION "{tvm.__version__}"')
     major, minor = (int(x) for x in str(tvm.__version__).split(".")[:2])
+    w("#ifndef TVM_EXTEND_IR_TVM_MAJOR")
     w("/*! \\brief The TVM release the views were generated from, for code that must differ. */")
-    w(f"#define TVM_EXTEND_IR_TVM_MAJOR {major}\n#define TVM_EXTEND_IR_TVM_MINOR {minor}\n")
+    w(f"#define TVM_EXTEND_IR_TVM_MAJOR {major}\n#define TVM_EXTEND_IR_TVM_MINOR {minor}\n#endif\n")
     w(f"namespace {ns} {{\n")
     w("namespace tags {")
-    for node in nodes.values():
+    for other in sorted(set(external.values())):
+        w(f"using namespace ::{other}::tags;  // the tags of the views the included header defines")
+    for node in own:
         parent = type_info(node.key).parent_type_info
         parent_key = str(parent.type_key) if parent is not None else ""
         known = (
@@ -475,11 +593,18 @@ def generate(keys: list[str], ns: str, header_guard: str, header: str) -> tuple[
                 f"::tvm_extend::ir::FieldKind::{kind}; static constexpr int64_t kSize = {f.size}; }};"
             )
     w("}  // namespace tags\n")
-    for node in nodes.values():
+    own_names = {n.cls for n in own}
+    shared = [n for n in nodes.values() if n.key in external and n.cls not in own_names]
+    if shared:
+        w(f"// The views of <{'>, <'.join(includes)}>, under their names here.")
+        for node in shared:
+            w(f"using {types.view(node.key)};")
+        w("")
+    for node in own:
         w(f"class {node.cls};")
     w("")
-    for node in nodes.values():
-        base = nodes[node.parent].cls if node.parent else "::tvm_extend::ir::NodeRef"
+    for node in own:
+        base = types.view(node.parent) if node.parent else "::tvm_extend::ir::NodeRef"
         tag = tag_name(node.key)
         w(f"/*! \\brief View of `{node.key}`. */")
         w(f"class {node.cls} : public {base} {{\n public:")
@@ -534,12 +659,12 @@ def generate(keys: list[str], ns: str, header_guard: str, header: str) -> tuple[
             )
             w(f"  template <int = 0>\n  static {node.cls} Make({decl});")
         w("};\n")
-        own = node.key.rsplit(".", 1)[-1]
-        if own != node.cls and own not in {n.cls for n in nodes.values()}:
-            w(f"/*! \\brief `{node.key}` under its own name. */\nusing {own} = {node.cls};\n")
+        short = node.key.rsplit(".", 1)[-1]
+        if short != node.cls and short not in {n.cls for n in nodes.values()}:
+            w(f"/*! \\brief `{node.key}` under its own name. */\nusing {short} = {node.cls};\n")
     # Out-of-line definitions, now that every class is complete. Templates: instantiated, and
     # their slots bound, only where the extension calls them.
-    for node in nodes.values():
+    for node in own:
         for f in node.fields:
             cpp, kind, _ = types.field(f)
             name = ident(f.name)
@@ -666,7 +791,7 @@ def emit_functors(w, nodes: dict[str, NodeType], types: CppTypes, header: str) -
             target = types.view(tr[3]) if len(tr) > 3 else what
             visit = (
                 f"Visit{what}(x)"
-                if target == what
+                if target == what or target.endswith("::" + what)
                 else f"::tvm_extend::ir::CheckedWeak<{target}, tags::{tag_name(tr[3])}>"
                 f"(Visit{what}(x))"
             )
@@ -868,7 +993,7 @@ def main(argv: list[str] | None = None) -> int:
         help="a tvm-extend extension (library or package) to load first, for its object types",
     )
     parser.add_argument("--namespace", default="tvm_extend::tir")
-    parser.add_argument("--header", default="tvm_extend/ir/tir.h")
+    parser.add_argument("--header", default=DEFAULT_HEADER)
     args = parser.parse_args(argv)
     for lib in args.preload:
         ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
@@ -885,22 +1010,76 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # noqa: BLE001
             print(f"tvm_extend.ir_views: the running TVM has no node type '{key}'", file=sys.stderr)
             return 2
-    guard = "TVM_EXTEND_GENERATED_" + ident(args.header).upper() + "_"
-    text, source = generate(keys, args.namespace, guard, args.header)
-    path = os.path.join(args.out, args.header)
-    source_path = os.path.splitext(path)[0] + "_functors.cc"
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    for where, content in ((path, text), (source_path, source)):
-        if content is None:
-            if os.path.exists(where):
-                os.remove(where)
-            continue
-        old = open(where).read() if os.path.exists(where) else None
-        if old != content:  # keep the timestamp, and so the build, when nothing changed
-            with open(where, "w") as fh:
-                fh.write(content)
-    print(path)
+    if args.only or args.header != DEFAULT_HEADER:
+        # One header with every type in it (an extension's own types, or a view set of its own).
+        files = [(args.header, *generate(keys, args.namespace, guard_of(args.header), args.header))]
+    else:
+        files = families(keys, args.exclude, args.namespace)
+    written = []
+    for header, text, source in files:
+        path = os.path.join(args.out, header)
+        source_path = os.path.splitext(path)[0] + "_functors.cc"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        for where, content in ((path, text), (source_path, source)):
+            if content is None:
+                if os.path.exists(where):
+                    os.remove(where)
+                continue
+            old = open(where).read() if os.path.exists(where) else None
+            if old != content:  # keep the timestamp, and so the build, when nothing changed
+                with open(where, "w") as fh:
+                    fh.write(content)
+        written.append(path)
+    for path in sorted(written, key=lambda p: p.endswith(DEFAULT_HEADER)):
+        print(path)
     return 0
+
+
+DEFAULT_HEADER = "tvm_extend/ir/tir.h"
+SHARED_HEADER = "tvm_extend/ir/ir.h"
+RELAX_HEADER = "tvm_extend/ir/relax.h"
+SHARED_NAMESPACE = "tvm_extend::ir"
+
+
+def guard_of(header: str) -> str:
+    return "TVM_EXTEND_GENERATED_" + ident(header).upper() + "_"
+
+
+def families(tir_keys: list[str], exclude: list[str], tir_namespace: str):
+    """(header, text, functors source) of the shared `ir.*` part and the TIR and Relax families.
+
+    The `ir.*` types (Expr, Call, Var, Op, GlobalVar, IRModule, Type, ...) are defined once, in
+    <tvm_extend/ir/ir.h> (namespace tvm_extend::ir), so that a translation unit may include both
+    <tvm_extend/ir/tir.h> and <tvm_extend/ir/relax.h>; each family header includes it and names
+    its classes with using-declarations (`tvm_extend::tir::Call` is `tvm_extend::ir::Call`), except
+    where the family has a type of the same name (`relax::FuncType` is `relax.FuncType`)."""
+    relax_keys = [k for k in select_relax_types() if k not in exclude]
+    shared = by_depth(sorted({k for k in tir_keys + relax_keys if is_shared(k)}))
+    shared_names = class_names(shared)
+    external = {k: SHARED_NAMESPACE for k in shared}
+    out = [
+        (
+            SHARED_HEADER,
+            *generate(
+                shared, SHARED_NAMESPACE, guard_of(SHARED_HEADER), SHARED_HEADER, dispatch_all=True
+            ),
+        )
+    ]
+    for header, ns, keys in (
+        (RELAX_HEADER, "tvm_extend::relax", relax_keys),
+        (DEFAULT_HEADER, tir_namespace, tir_keys),
+    ):
+        mine = [k for k in keys if not is_shared(k)]
+        # A family's own classes may take a name the shared part has: the family's wins there.
+        names = {**shared_names, **class_names(mine)}
+        used = external  # every family names every shared type (IRModule, Span, ...)
+        out.append(
+            (
+                header,
+                *generate(mine, ns, guard_of(header), header, used, (SHARED_HEADER,), names),
+            )
+        )
+    return out
 
 
 if __name__ == "__main__":

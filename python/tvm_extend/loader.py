@@ -20,7 +20,7 @@ class Registration:
     """One global name an extension registered."""
 
     name: str
-    kind: str  # "function", "prim_func_pass", "op", "backend", "object_type", ...
+    kind: str  # "function", "prim_func_pass", "op", "relax_op", "codegen", "backend", ...
     opt_level: int
     source: str  # "file:line" of the registration macro
 
@@ -77,7 +77,21 @@ class Extension:
 
     @property
     def functions(self) -> list[str]:
-        return [r.name for r in self.registrations if r.kind == "function"]
+        return [
+            r.name
+            for r in self.registrations
+            if r.kind == "function" and not r.name.endswith(CONTRIBUTION_SUFFIX)
+        ]
+
+    @property
+    def contributions(self) -> list[dict]:
+        """The places in TVM's pipelines its passes take (TVM_EXTEND_CONTRIBUTE_PASS): {"pass",
+        "ir", "pipeline", "where", "anchor"} each."""
+        return [
+            {str(k): str(v) for k, v in dict(tvm_ffi.get_global_func(r.name)()).items()}
+            for r in self.registrations
+            if r.name.endswith(CONTRIBUTION_SUFFIX) and tvm_ffi.get_global_func(r.name, True)
+        ]
 
     @property
     def backends(self) -> list[str]:
@@ -86,6 +100,17 @@ class Extension:
     @property
     def ops(self) -> list[str]:
         return [r.name for r in self.registrations if r.kind == "op"]
+
+    @property
+    def relax_ops(self) -> list[str]:
+        """The names of the Relax ops it registered (:func:`tvm_extend.relax_op.op` calls them)."""
+        return [r.name for r in self.registrations if r.kind == "relax_op"]
+
+    @property
+    def codegens(self) -> list[str]:
+        """The BYOC codegens it serves, by name: ``relax.ext.<name>`` is its claimed global."""
+        prefix = "relax.ext."
+        return [r.name[len(prefix) :] for r in self.registrations if r.kind == "codegen"]
 
     @property
     def overrides(self) -> list[tuple[str, str]]:
@@ -203,7 +228,20 @@ def _loaded(ext: Extension) -> Extension:
         from . import backend
 
         backend.ensure_offload()
+    declared = [r.name for r in ext.registrations if r.name.endswith(CONTRIBUTION_SUFFIX)]
+    if declared:
+        from . import pipeline
+
+        try:
+            pipeline.contribute_declared(ext.name, [tvm_ffi.get_global_func(n)() for n in declared])
+        except Exception:
+            unload_extension(ext.name)  # all or nothing: the extension does not stay half loaded
+            raise
     return ext
+
+
+# TVM_EXTEND_CONTRIBUTE_PASS registers "<pass>.pipeline_contribution" (registry.h).
+CONTRIBUTION_SUFFIX = ".pipeline_contribution"
 
 
 def list_extensions() -> list[Extension]:
@@ -213,7 +251,11 @@ def list_extensions() -> list[Extension]:
 
 def unload_extension(name: str) -> None:
     """Remove extension ``name``'s global names from TVM. Its library stays mapped, so objects
-    its code made (pass instances, functions already fetched) keep working."""
+    its code made (pass instances, functions already fetched) keep working. The pipeline
+    contributions it declared (TVM_EXTEND_CONTRIBUTE_PASS) are withdrawn."""
+    from . import pipeline
+
+    pipeline.withdraw_declared(name)
     _core.call("UnloadExtension", name)
 
 

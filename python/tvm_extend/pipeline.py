@@ -1,7 +1,9 @@
-"""Named TIR pipelines derived from TVM's, with extension passes inserted by anchor.
+"""Named TIR and Relax pipelines derived from TVM's, with extension passes inserted by anchor.
 
-TVM builds its TIR pipelines as Python functions that make a pass list and run it through
-``tvm.transform.Sequential``; it offers no hook to add a pass (``tir.add_lower_pass`` is gone).
+TVM builds its TIR pipelines, and its Relax pipelines (``tvm.relax.pipeline``, the ones
+``tvm.compile`` runs before it builds the TIR functions), as Python functions that make a pass
+list and run it through ``tvm.transform.Sequential``; it offers no hook to add a pass
+(``tir.add_lower_pass`` is gone).
 A derived pipeline asks its base pipeline for that list under the current PassContext, inserts
 its passes before or after named passes, and runs the result. It is registered with TVM's own
 pipeline table, so ``tvm.compile(mod, tir_pipeline="name")`` uses it::
@@ -10,6 +12,14 @@ pipeline table, so ``tvm.compile(mod, tir_pipeline="name")`` uses it::
         "my_pipeline",
         base="default",
         insert=[tvm_extend.pipeline.after("tirx.FlattenBuffer", "myext.transform.MyPass")],
+    )
+
+Every function takes ``ir="relax"`` for TVM's Relax pipelines (``tvm.relax.pipeline``'s table;
+``tvm.compile(mod, relax_pipeline="name")``; the default one is what ``tvm.compile`` runs for
+CPU targets), whose passes have short names (``LegalizeOps``, ``FuseOps``)::
+
+    tvm_extend.pipeline.contribute(
+        "myext", [tvm_extend.pipeline.before("LegalizeOps", "myext.transform.Fuse")], ir="relax"
     )
 
 :func:`replace` and :func:`remove` take one of the base pipeline's passes out (putting another
@@ -28,6 +38,59 @@ import tvm_ffi
 from tvm.tirx import compilation_pipeline as _tir_pipelines
 
 from .errors import PipelineError
+
+
+class _IR:
+    """Where the pipelines of one IR live and how TVM calls them."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    @property
+    def title(self) -> str:
+        """How messages name its pipelines: "Relax pipeline", or (TIR's) "pipeline"."""
+        return "Relax pipeline" if self.name == "relax" else "pipeline"
+
+    def table(self) -> dict:
+        """TVM's own table of named pipeline factories."""
+        if self.name == "relax":
+            from tvm.relax import pipeline as _relax_pipelines
+
+            return _relax_pipelines.PIPELINE_MAP
+        return _tir_pipelines.PIPELINE_MAP
+
+    def key(self, name: str) -> str:
+        """The table key of pipeline ``name``: TIR's "default" is "s_tir" (what
+        tvm.tirx.get_tir_pipeline does); Relax's is "default" (what tvm.compile asks for)."""
+        return "s_tir" if self.name == "tir" and name == "default" else name
+
+    def pipeline_pass(self, factory, **kwargs):
+        """The pass a factory makes: TIR factories return (pass, finalize_host, finalize_device),
+        Relax ones the pass."""
+        made = factory(**kwargs)
+        return made if self.name == "relax" else made[0]
+
+    def result(self, factory, made_pass, **kwargs):
+        """What a factory standing in for ``factory`` returns, around ``made_pass``."""
+        if self.name == "relax":
+            return made_pass
+        _, finalize_host, finalize_device = factory(**kwargs)
+        return made_pass, finalize_host, finalize_device
+
+    def register(self, name: str, factory) -> None:
+        if self.name == "relax":
+            self.table()[name] = factory
+        else:
+            _tir_pipelines.register_tir_pipeline(name, factory)
+
+
+_IRS = {"tir": _IR("tir"), "relax": _IR("relax")}
+
+
+def _ir(ir: str) -> _IR:
+    if ir not in _IRS:
+        raise PipelineError(f"unknown IR '{ir}'; pipelines exist for {sorted(_IRS)}")
+    return _IRS[ir]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,23 +247,23 @@ class _SequentialRecorder:
         return getattr(self._original, name)
 
 
-def _resolve_base(base: str):
-    name = "s_tir" if base == "default" else base  # what tvm.tirx.get_tir_pipeline does
-    if name not in _tir_pipelines.PIPELINE_MAP:
-        raise PipelineError(
-            f"unknown base pipeline '{base}'; known: {sorted(_tir_pipelines.PIPELINE_MAP)}"
-        )
-    return _tir_pipelines.PIPELINE_MAP[name]
+def _resolve_base(base: str, ir: str = "tir"):
+    family = _ir(ir)
+    table = family.table()
+    name = family.key(base)
+    if name not in table:
+        raise PipelineError(f"unknown base {family.title} '{base}'; known: {sorted(table)}")
+    return table[name]
 
 
-def base_passes(base: str = "default", **kwargs) -> list:
+def base_passes(base: str = "default", ir: str = "tir", **kwargs) -> list:
     """The passes pipeline ``base`` would run under the current PassContext, in order."""
-    return _capture(_resolve_base(base), base, **kwargs)
+    return _capture(_resolve_base(base, ir), base, ir, **kwargs)
 
 
-def _capture(factory, base: str, **kwargs) -> list:
+def _capture(factory, base: str, ir: str = "tir", **kwargs) -> list:
     """The passes a pipeline factory builds under the current PassContext."""
-    pipeline_pass, _, _ = factory(**kwargs)
+    pipeline_pass = _ir(ir).pipeline_pass(factory, **kwargs)
     recorded: list = []
     current = tvm.transform.PassContext.current()
     # The same settings without the instruments, so that user instruments never see this
@@ -287,11 +350,12 @@ def derive_entries(base: Sequence, insert: Sequence[Insertion], default_owner: s
 
 @dataclasses.dataclass(frozen=True)
 class DerivedPipeline:
-    """A TIR pipeline factory, as TVM's pipeline table expects one."""
+    """A TIR or Relax pipeline factory, as TVM's pipeline table expects one."""
 
     name: str
     base: str
     insert: tuple[Insertion, ...]
+    ir: str = "tir"
 
     def passes(self, **kwargs) -> list:
         """The passes this pipeline runs under the current PassContext."""
@@ -301,7 +365,7 @@ class DerivedPipeline:
         """(pass, owner) of each pass this pipeline runs under the current PassContext."""
         try:
             return derive_entries(
-                _entries_of(self.base, **kwargs), self.insert, f"pipeline '{self.name}'"
+                _entries_of(self.base, self.ir, **kwargs), self.insert, f"pipeline '{self.name}'"
             )
         except PipelineError as err:
             config = dict(tvm.transform.PassContext.current().config.items())
@@ -311,7 +375,6 @@ class DerivedPipeline:
             ) from None
 
     def __call__(self, **kwargs):
-        _, finalize_host, finalize_device = _resolve_base(self.base)(**kwargs)
         derived = self
 
         @tvm.transform.module_pass(opt_level=0, name=f"tvm_extend.pipeline.{self.name}")
@@ -319,20 +382,24 @@ class DerivedPipeline:
             passes = derived.passes(**kwargs)  # before looking up Sequential: see base_passes
             return tvm.transform.Sequential(passes)(mod)
 
-        return _pipeline, finalize_host, finalize_device
+        return _ir(self.ir).result(_resolve_base(self.base, self.ir), _pipeline, **kwargs)
 
 
-def register(name: str, base: str = "default", insert: Sequence[Insertion] = ()) -> DerivedPipeline:
-    """Register pipeline ``name`` for ``tvm.compile(..., tir_pipeline=name)``.
+def register(
+    name: str, base: str = "default", insert: Sequence[Insertion] = (), ir: str = "tir"
+) -> DerivedPipeline:
+    """Register pipeline ``name`` for ``tvm.compile(..., tir_pipeline=name)`` (with
+    ``ir="relax"``: a Relax pipeline, for ``tvm.compile(..., relax_pipeline=name)``).
 
     The anchors are checked now against the base pipeline under the current PassContext; an
     unknown anchor or base, or a name that is taken, raises :class:`PipelineError` and registers
     nothing. An anchor that only some configs have should be marked ``optional=True``; otherwise
     compiling under a config without it raises a :class:`PipelineError` naming the config.
     """
+    family = _ir(ir)
     if name == "default" or name == base:
-        raise PipelineError(f"cannot replace TVM's own pipeline '{name}'")
-    existing = _tir_pipelines.PIPELINE_MAP.get(name)
+        raise PipelineError(f"cannot replace TVM's own {family.title} '{name}'")
+    existing = family.table().get(name)
     if existing is not None:
         owner = (
             f"tvm_extend.pipeline (derived from '{existing.base}')"
@@ -340,11 +407,11 @@ def register(name: str, base: str = "default", insert: Sequence[Insertion] = ())
             else f"{getattr(existing, '__module__', '?')}.{getattr(existing, '__qualname__', '?')}"
         )
         raise PipelineError(
-            f"cannot register pipeline '{name}': the name is already registered by {owner}; "
-            "unregister it first or choose another name"
+            f"cannot register {family.title} '{name}': the name is already registered "
+            f"by {owner}; unregister it first or choose another name"
         )
-    derived = DerivedPipeline(name, base, tuple(insert))
-    base_entries = _entries_of(base)
+    derived = DerivedPipeline(name, base, tuple(insert), ir)
+    base_entries = _entries_of(base, ir)
     names = _anchor_names(base_entries)
     claims = {i: (o.where, o.owner) for i, (_, o) in enumerate(base_entries) if hasattr(o, "where")}
     for ins in derived.insert:
@@ -352,41 +419,36 @@ def register(name: str, base: str = "default", insert: Sequence[Insertion] = ())
             _claim(names, claims, ins, f"pipeline '{name}'")
         _find_anchor(names, ins)  # raises for a required anchor that is absent
         ins.check()  # and for what can make no pass
-    _tir_pipelines.register_tir_pipeline(name, derived)
+    family.register(name, derived)
     return derived
 
 
-def unregister(name: str) -> None:
+def unregister(name: str, ir: str = "tir") -> None:
     """Remove a pipeline registered with :func:`register`."""
-    factory = _tir_pipelines.PIPELINE_MAP.get(name)
+    table = _ir(ir).table()
+    factory = table.get(name)
     if not isinstance(factory, DerivedPipeline):
-        raise PipelineError(f"'{name}' is not a tvm_extend pipeline")
-    del _tir_pipelines.PIPELINE_MAP[name]
+        raise PipelineError(f"'{name}' is not a tvm_extend {_ir(ir).title}")
+    del table[name]
 
 
-def pass_names(name: str) -> list[str]:
+def pass_names(name: str, ir: str = "tir") -> list[str]:
     """The names of the passes pipeline ``name`` runs under the current PassContext."""
-    factory = _tir_pipelines.PIPELINE_MAP.get(name)
-    if isinstance(factory, DerivedPipeline):
-        return [p.info.name for p in factory.passes()]
-    return [p.info.name for p in base_passes(name)]
+    return [p.info.name for p in passes_of(name, ir)]
 
 
-def passes_of(name: str) -> list:
-    """The pass objects pipeline ``name`` (TVM's or a derived one) runs under the current
-    PassContext, in order."""
-    factory = _tir_pipelines.PIPELINE_MAP.get(name)
-    if isinstance(factory, DerivedPipeline):
-        return factory.passes()
-    return base_passes(name)
+def passes_of(name: str, ir: str = "tir") -> list:
+    """The pass objects pipeline ``name`` (TVM's, contributed or derived) runs under the
+    current PassContext, in order."""
+    return _running(_entries_of(name, ir))
 
 
-def _entries_of(name: str, **kwargs) -> list:
+def _entries_of(name: str, ir: str = "tir", **kwargs) -> list:
     """(pass, owner) entries of pipeline ``name``: TVM's, contributed or derived."""
-    factory = _resolve_base(name)
+    factory = _resolve_base(name, ir)
     if isinstance(factory, (DerivedPipeline, ContributedPipeline)):
         return factory.entries(**kwargs)
-    return [(p, "TVM") for p in _capture(factory, name, **kwargs)]
+    return [(p, "TVM") for p in _capture(factory, name, ir, **kwargs)]
 
 
 @dataclasses.dataclass
@@ -402,19 +464,19 @@ class ContributedPipeline:
     name: str
     original: object
     contributions: dict = dataclasses.field(default_factory=dict)
+    ir: str = "tir"
 
     def insertions(self) -> tuple:
         return tuple(i for owner in sorted(self.contributions) for i in self.contributions[owner])
 
     def entries(self, **kwargs) -> list:
-        base = [(p, "TVM") for p in _capture(self.original, self.name, **kwargs)]
+        base = [(p, "TVM") for p in _capture(self.original, self.name, self.ir, **kwargs)]
         return derive_entries(base, self.insertions(), "")
 
     def passes(self, **kwargs) -> list:
         return _running(self.entries(**kwargs))
 
     def __call__(self, **kwargs):
-        _, finalize_host, finalize_device = self.original(**kwargs)
         contributed = self
 
         @tvm.transform.module_pass(opt_level=0, name=f"tvm_extend.pipeline.{self.name}")
@@ -422,35 +484,43 @@ class ContributedPipeline:
             passes = contributed.passes(**kwargs)  # before looking up Sequential
             return tvm.transform.Sequential(passes)(mod)
 
-        return _pipeline, finalize_host, finalize_device
+        return _ir(self.ir).result(self.original, _pipeline, **kwargs)
 
 
-def contribute(owner: str, insert: Sequence[Insertion], pipeline: str = "default") -> None:
+def contribute(
+    owner: str, insert: Sequence[Insertion], pipeline: str = "default", ir: str = "tir"
+) -> None:
     """Add ``owner``'s passes to one of TVM's own pipelines (the default one by default), so
     that every ``tvm.compile`` with it runs them. ``owner`` is usually the extension's name.
+    With ``ir="relax"`` the pipeline is one of TVM's Relax pipelines: the default one is what a
+    plain ``tvm.compile(relax_mod, target="llvm")`` runs.
 
     The anchors are checked now; one owner contributes once per pipeline (:func:`withdraw`
     first to change it). Raises :class:`PipelineError` and changes nothing on any problem.
+    An extension can declare its contributions in C++ (TVM_EXTEND_CONTRIBUTE_PASS): loading it
+    contributes them, unloading it withdraws them.
     """
-    key = "s_tir" if pipeline == "default" else pipeline
-    current = _tir_pipelines.PIPELINE_MAP.get(key)
+    family = _ir(ir)
+    table = family.table()
+    key = family.key(pipeline)
+    current = table.get(key)
     if current is None:
-        raise PipelineError(
-            f"unknown pipeline '{pipeline}'; known: {sorted(_tir_pipelines.PIPELINE_MAP)}"
-        )
+        raise PipelineError(f"unknown {family.title} '{pipeline}'; known: {sorted(table)}")
     if isinstance(current, DerivedPipeline):
         raise PipelineError(
             f"'{pipeline}' is a tvm_extend pipeline: register it with the "
             "insertions it needs instead"
         )
     contributed = (
-        current if isinstance(current, ContributedPipeline) else ContributedPipeline(key, current)
+        current
+        if isinstance(current, ContributedPipeline)
+        else ContributedPipeline(key, current, ir=ir)
     )
     if owner in contributed.contributions:
         raise PipelineError(
             f"'{owner}' already contributes to pipeline '{pipeline}'; withdraw it first"
         )
-    names = [p.info.name for p in _capture(contributed.original, key)]
+    names = [p.info.name for p in _capture(contributed.original, key, ir)]
     owned = tuple(dataclasses.replace(i, owner=owner) for i in insert)
     claims: dict = {}  # the passes others replace or remove: index -> (where, owner)
     for ins in contributed.insertions():
@@ -468,33 +538,75 @@ def contribute(owner: str, insert: Sequence[Insertion], pipeline: str = "default
         except PipelineError as err:
             raise PipelineError(f"contribution of '{owner}' to '{pipeline}': {err}") from None
     contributed.contributions[owner] = owned
-    _tir_pipelines.PIPELINE_MAP[key] = contributed
+    table[key] = contributed
 
 
-def withdraw(owner: str, pipeline: str = "default") -> None:
+def withdraw(owner: str, pipeline: str = "default", ir: str = "tir") -> None:
     """Remove ``owner``'s contribution; TVM's own pipeline is back once none is left."""
-    key = "s_tir" if pipeline == "default" else pipeline
-    current = _tir_pipelines.PIPELINE_MAP.get(key)
+    family = _ir(ir)
+    table = family.table()
+    key = family.key(pipeline)
+    current = table.get(key)
     if not isinstance(current, ContributedPipeline) or owner not in current.contributions:
-        raise PipelineError(f"'{owner}' contributes nothing to pipeline '{pipeline}'")
+        raise PipelineError(f"'{owner}' contributes nothing to {family.title} '{pipeline}'")
     del current.contributions[owner]
     if not current.contributions:
-        _tir_pipelines.PIPELINE_MAP[key] = current.original
+        table[key] = current.original
 
 
-def contributors(pipeline: str = "default") -> list[str]:
+def contributors(pipeline: str = "default", ir: str = "tir") -> list[str]:
     """The owners that contribute to ``pipeline``, sorted by name: the order in which their
     passes run where they share an anchor."""
-    key = "s_tir" if pipeline == "default" else pipeline
-    current = _tir_pipelines.PIPELINE_MAP.get(key)
+    family = _ir(ir)
+    current = family.table().get(family.key(pipeline))
     if not isinstance(current, ContributedPipeline):
         return []
     return sorted(current.contributions)
 
 
-def describe(name: str = "default") -> list[tuple[str, str]]:
+def describe(name: str = "default", ir: str = "tir") -> list[tuple[str, str]]:
     """The effective pipeline ``name`` under the current PassContext: (pass name, owner) in
     order, where the owner is "TVM", an extension that contributed the pass, or the derived
     pipeline that inserted it; a replacement's owner reads "owner (replaces tirx.X)", and a
-    removed pass is listed where it was with the owner "removed by owner"."""
-    return [(p.info.name, str(owner)) for p, owner in _entries_of(name)]
+    removed pass is listed where it was with the owner "removed by owner". ``ir="relax"``
+    describes one of TVM's Relax pipelines."""
+    return [(p.info.name, str(owner)) for p, owner in _entries_of(name, ir)]
+
+
+# owner -> [(pipeline, ir)] of the contributions an extension declared in C++.
+_declared: dict[str, list[tuple[str, str]]] = {}
+
+
+def contribute_declared(owner: str, specs: Sequence) -> None:
+    """Contribute what extension ``owner`` declared with TVM_EXTEND_CONTRIBUTE_PASS (each spec
+    {"pass", "ir", "pipeline", "where", "anchor"}), all or nothing; the loader calls it when the
+    extension loads. Raises :class:`PipelineError` naming the extension."""
+    groups: dict[tuple[str, str], list[Insertion]] = {}
+    for spec in specs:
+        spec = {str(k): str(v) for k, v in dict(spec).items()}
+        if spec["where"] not in ("before", "after", "replace"):
+            raise PipelineError(
+                f"extension '{owner}' contributes '{spec['pass']}' {spec['where']!r} "
+                f"'{spec['anchor']}': give before, after or replace"
+            )
+        key = (spec["pipeline"], spec["ir"])
+        groups.setdefault(key, []).append(Insertion(spec["anchor"], spec["pass"], spec["where"]))
+    done: list[tuple[str, str]] = []
+    try:
+        for (pipeline, ir), insert in groups.items():
+            if owner in contributors(pipeline, ir):
+                continue  # loaded before: the same contribution
+            contribute(owner, insert, pipeline, ir)
+            done.append((pipeline, ir))
+    except PipelineError as err:
+        for pipeline, ir in done:
+            withdraw(owner, pipeline, ir)
+        raise PipelineError(f"extension '{owner}': {err}") from None
+    _declared.setdefault(owner, []).extend(done)
+
+
+def withdraw_declared(owner: str) -> None:
+    """Withdraw what extension ``owner`` contributed on load (the loader calls it on unload)."""
+    for pipeline, ir in _declared.pop(owner, []):
+        if owner in contributors(pipeline, ir):
+            withdraw(owner, pipeline, ir)

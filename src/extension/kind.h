@@ -113,6 +113,8 @@ const Kind* KindFor(int32_t abi_kind);
 const Kind& FunctionKind();
 const Kind& PrimFuncPassKind();
 const Kind& OpKind();
+const Kind& RelaxOpKind();
+const Kind& CodegenKind();
 const Kind& BackendKind();
 const Kind& OpOverrideKind();
 const Kind& ObjectTypeKind();

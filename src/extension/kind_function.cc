@@ -122,6 +122,10 @@ const Kind* KindFor(int32_t abi_kind) {
       return &ObjectTypeKind();
     case kTVMExtendPassConfig:
       return &PassConfigKind();
+    case kTVMExtendRelaxOp:
+      return &RelaxOpKind();
+    case kTVMExtendCodegen:
+      return &CodegenKind();
     default:
       return nullptr;
   }

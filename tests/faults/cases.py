@@ -40,6 +40,18 @@ def kernel(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
         B[i] = A[i] * 8 + A[i] // 4
 """
 
+# A snippet's start: `mod`, a Relax module (main: exp(x + x) on a float32 tensor of 4).
+RELAX_MODULE = """\
+from tvm import relax
+bb = relax.BlockBuilder()
+x = relax.Var("x", relax.TensorType((4,), "float32"))
+with bb.function("main", [x]):
+    with bb.dataflow():
+        y = bb.emit_output(relax.op.exp(relax.op.add(x, x)))
+    bb.emit_func_output(y)
+mod = bb.get()
+"""
+
 # A snippet's start: `mod`, an IRModule of the kernel above (written by setup kernel_file).
 RUN_ON_KERNEL = """\
 import runpy, tvm
@@ -82,6 +94,28 @@ def matmul(A: T.Buffer((32, 32), "float32"), B: T.Buffer((32, 32), "float32"),
 """
 
 kernel_file = write_file("kernel.py", KERNEL, "KERNEL")
+
+# A Relax function with add(x, x) for the pattern rewrites of tests/extensions/patterns_ext.cc.
+RELAX_ADD = """\
+from tvm.script import relax as R
+
+
+@R.function
+def func(x: R.Tensor((4, 8), "float32"), y: R.Tensor((4, 8), "float32")):
+    with R.dataflow():
+        a = R.add(x, x)
+        b = R.add(a, y)
+        R.output(b)
+    return b
+"""
+relax_file = write_file("relax_add.py", RELAX_ADD, "RELAX")
+
+
+def rewrite(then: str) -> str:
+    """A snippet loading patterns_ext with `func` (setup relax_file), then running ``then``."""
+    return load("patterns_ext", then="import runpy\nfunc = runpy.run_path(RELAX)['func']\n" + then)
+
+
 LOAD_FILE = "import tvm_extend\ntvm_extend.load_extension(FILE)"
 
 
@@ -276,6 +310,31 @@ TVM_PASS = "tirx.transform.StmtSimplify"
 
 # A table, one case in two to four lines: kept as written.
 # fmt: off
+# A snippet's start for the Relax cases: test extension relaxops loaded, `x` a float32 tensor
+# variable, `bb` a BlockBuilder inside a function of x, `op(name)` a call maker.
+RELAX_START = load("relax_ops") + """\
+from tvm import relax
+from tvm.script import relax as R, tirx as T
+from tvm_extend.relax_op import op, patterns
+x = relax.Var("x", R.Tensor((4,), "float32"))
+bb = relax.BlockBuilder()
+bb.begin_scope([x])
+bb._begin_binding_block()
+"""
+
+# ... then `mod`: main(a, b) = a + b, offloaded to codegen `cg` by its pattern table.
+OFFLOAD_ADD = """\
+bf = relax.BlockBuilder()
+a, b = relax.Var("a", R.Tensor((4,), "float32")), relax.Var("b", R.Tensor((4,), "float32"))
+with bf.function("main", [a, b]):
+    with bf.dataflow():
+        out = bf.emit_output(relax.op.add(a, b))
+    bf.emit_func_output(out)
+mod = relax.transform.FuseOpsByPattern(patterns(cg), annotate_codegen=True)(bf.get())
+relax.transform.RunCodegen()(mod)
+"""
+
+
 CASES: list[Case] = [
     # --- loader: README "bad input" table, first rows -------------------------------------
     Case("loader", "missing-file", r"ExtensionLoadError: .*no such file.*libnothing\.so",
@@ -455,6 +514,31 @@ CASES: list[Case] = [
          r"TypeError: pass odd_throws\.transform\.ReturnsModule returned ir\.IRModule; "
          r"a PrimFunc pass must return a tirx\.PrimFunc", setup=[extensions, kernel_file],
          snippet=load("odd_throws", then=RUN_ON_KERNEL + "ext['transform.ReturnsModule']()(mod)")),
+    Case("call", "relax-pass-throws",
+         r"RuntimeError: pass relax_ext\.transform\.Throws failed: the rewrite met something it "
+         r"cannot handle \(std::runtime_error\)", setup=[extensions],
+         snippet=load("relax_ext", then=RELAX_MODULE + "ext['transform.Throws']()(mod)")),
+    Case("call", "relax-pass-throws-in-tvm-compile",
+         r"RuntimeError: pass relax_ext\.transform\.Throws failed: the rewrite met something",
+         setup=[extensions],
+         snippet=load("relax_ext", then=RELAX_MODULE + "from tvm_extend import pipeline\n"
+                      "pipeline.contribute('t', [pipeline.before('LegalizeOps', "
+                      "'relax_ext.transform.Throws')], ir='relax')\n"
+                      "tvm.compile(mod, target='llvm')")),
+    Case("call", "relax-pass-returns-a-module",
+         r"TypeError: pass relax_ext\.transform\.ReturnsModule returned ir\.IRModule; a Relax "
+         r"function pass must return what it was given", setup=[extensions],
+         snippet=load("relax_ext", then=RELAX_MODULE + "ext['transform.ReturnsModule']()(mod)")),
+    Case("pipeline", "relax-anchor-missing",
+         r"PipelineError: .*'NoSuchPass'.*Its passes are: .*LegalizeOps", setup=[extensions],
+         snippet=load("relax_ext", then="from tvm_extend import pipeline\n"
+                      "pipeline.contribute('t', [pipeline.after('NoSuchPass', "
+                      "'relax_ext.transform.AddSelfToMultiply')], ir='relax')")),
+    Case("pipeline", "declared-relax-anchor-missing",
+         r"PipelineError: extension 'relax_contrib_bad': .*'NoSuchPass'.*LegalizeOps",
+         setup=[extensions],
+         snippet=load_and_check("relax_contrib_bad", "relax_contrib_bad.transform.SquareToPower",
+                                "relax_contrib_bad.runs")),
     Case("call", "wrong-argument-type", r"TypeError: .*ext_b\.add_one.*Expected `int`",
          setup=[extensions], snippet=load("ext_b", then="ext['add_one']('forty-one')")),
     Case("call", "wrong-argument-count", r"TypeError: .*ext_b\.add_one", setup=[extensions],
@@ -470,6 +554,31 @@ CASES: list[Case] = [
          r"RuntimeError: function odd_throws\.throw_std failed: index 7 is out of range "
          r"\(std::out_of_range\)", setup=[extensions],
          snippet=load("odd_throws", then="ext['throw_std'](7)")),
+    # --- call: Relax pattern rewrites with C++ callbacks (tvm_extend/ir/relax_pattern.h) -----
+    Case("call", "rewrite-callback-throws",
+         r"RuntimeError: function patterns_ext\.throwing failed: rewrite `throwing`: the callback "
+         r"failed on `R\.add\(x, x\)`: no replacement for this add \(std::runtime_error\)",
+         setup=[extensions, relax_file], snippet=rewrite("ext['throwing'](func, 0)")),
+    Case("call", "rewrite-callback-throws-non-std",
+         r"RuntimeError: .*rewrite `throwing`: the callback failed on .*not a std::exception",
+         setup=[extensions, relax_file], snippet=rewrite("ext['throwing'](func, 2)")),
+    Case("call", "rewrite-ill-formed",
+         r"ValueError: function patterns_ext\.unbound_var failed: rewrite `unbound_var` produced "
+         r"ill-formed IR \(relax\.analysis\.well_formed\): Var ghost is not defined",
+         setup=[extensions, relax_file], snippet=rewrite("ext['unbound_var'](func)")),
+    Case("call", "rewrite-pass-ill-formed",
+         r"ValueError: pass patterns_ext\.transform\.IllFormed failed: rewrite "
+         r"`add_to_multiply_rule \| unbound_var_rule` produced ill-formed IR",
+         setup=[extensions, relax_file],
+         snippet=rewrite("ext['ill_formed_pass']()(tvm.IRModule({'main': func}))")),
+    Case("call", "rewrite-ill-typed",
+         r"ValueError: function patterns_ext\.ill_typed failed: rewrite `ill_typed` failed: "
+         r"Matmul requires the reduction length",
+         setup=[extensions, relax_file], snippet=rewrite("ext['ill_typed'](func)")),
+    Case("call", "rewrite-never-converges",
+         r"RuntimeError: .*rewrite `swap_forever` does not converge",
+         setup=[extensions, relax_file],
+         snippet=rewrite("ext['never_converges'](ext['add_to_multiply'](func))")),
     # --- reload: a hot reload during a build ------------------------------------------------
     Case("reload", "still-being-written",
          r"ExtensionLoadError: cannot load extension '.*/libext_b\.so': it is still being written",
@@ -716,3 +825,111 @@ CASES: list[Case] = [
          snippet=compile_with("project_b.target(cc='/no/such/cc')", before="import project_b\n")),
 ]
 # fmt: on
+
+
+def tvm_release() -> tuple[int, int]:
+    """(major, minor) of the installed apache-tvm, read without importing it."""
+    from importlib.metadata import version
+
+    return tuple(int(p) for p in version("apache-tvm").split(".")[:2])
+
+
+# Relax ops and BYOC codegens (tests/extensions/relax_ops.cc, relax_clash.cc): built for TVM 0.27
+# only, whose Relax types they use.
+RELAX_CASES: list[Case] = [
+    Case(
+        "loader",
+        "relax-op-name-taken",
+        r"DuplicateRegistrationError: .*the Relax op 'relaxclash\.add' is already registered by "
+        r"TVM or a library outside tvm-extend; extension 'relaxclash' .*relax_clash\.cc:",
+        setup=[extensions],
+        snippet="import tvm\ntvm.get_global_func('ir.RegisterOp')('relaxclash.add', 'first')\n"
+        + load_and_check("relaxclash", "relaxclash.one"),
+    ),
+    Case(
+        "loader",
+        "relax-op-without-inference",
+        r"ExtensionLoadError: .*the Relax op 'relaxnoinfer\.op' .*has no type inference",
+        setup=[extensions],
+        snippet=load_and_check("relaxnoinfer", "relaxnoinfer.one"),
+    ),
+    Case(
+        "loader",
+        "relax-op-lowered-to-nothing",
+        r"ExtensionLoadError: .*lowers to a call of 'relaxnopacked\.run\.missing'",
+        setup=[extensions],
+        snippet=load_and_check("relaxnopacked", "relaxnopacked.one"),
+    ),
+    Case(
+        "call",
+        "relax-inference-throws",
+        r"RuntimeError: type inference of Relax op relaxops\.always_fails failed for "
+        r"T\.relaxops\.always_fails\(x\): .*accepts no call at all \(std::runtime_error\)",
+        setup=[extensions],
+        snippet=RELAX_START + 'bb.emit(op("relaxops.always_fails")(x))',
+    ),
+    Case(
+        "call",
+        "relax-inference-refuses-a-call",
+        r"TypeError: type inference of Relax op relaxops\.scaled_add failed for "
+        r"T\.relaxops\.scaled_add\(x, x, 1\): .*alpha must be a float32 scalar",
+        setup=[extensions],
+        snippet=RELAX_START + 'bb.emit(op("relaxops.scaled_add")(x, x, T.int32(1)))',
+    ),
+    Case(
+        "call",
+        "relax-legalization-throws",
+        r"RuntimeError: legalization of Relax op relaxops\.legalize_fails failed for "
+        r"T\.relaxops\.legalize_fails\(x\): no kernel for this call",
+        setup=[extensions],
+        snippet=RELAX_START + 'y = bb.emit(op("relaxops.legalize_fails")(x))\n'
+        "blk = bb._end_block()\nbb.end_scope()\n"
+        "f = relax.Function([x], relax.SeqExpr([blk], y), R.Tensor((4,), 'float32'))\n"
+        "relax.transform.LegalizeOps()(tvm.IRModule({'main': f}))",
+    ),
+    Case(
+        "call",
+        "relax-op-after-unload",
+        r"Cannot find the FInferType attribute registered to op: relaxops\.scaled_add",
+        setup=[extensions],
+        snippet=RELAX_START + "tvm_extend.unload_extension('relaxops')\n"
+        'bb.emit(op("relaxops.scaled_add")(x, x, T.float32(1)))',
+    ),
+    Case(
+        "call",
+        "codegen-throws",
+        r"RuntimeError: codegen relax\.ext\.relaxops_bad of extension 'relaxops' .*failed for "
+        r"function 'fused_relax_add_relaxops_bad': relaxops_bad has no kernel for an add",
+        setup=[extensions],
+        snippet=RELAX_START + "cg = 'relaxops_bad'\n" + OFFLOAD_ADD,
+    ),
+    Case(
+        "loader",
+        "codegen-claimed-twice",
+        r"DuplicateRegistrationError: .*the codegen 'relax\.ext\.relaxops_cg' is already "
+        r"registered by extension 'relaxops' .*librelax_ops\.so\); extension 'relaxcg_clash' "
+        r".*claims it again at .*relax_clash\.cc:",
+        setup=[extensions],
+        snippet=load("relax_ops") + load_and_check("relaxcg_clash", "relaxcg_clash.one"),
+    ),
+    Case(
+        "call",
+        "codegen-after-unload",
+        r"Codegen is not found: relax\.ext\.relaxops_cg",
+        setup=[extensions],
+        snippet=RELAX_START
+        + """\
+bf = relax.BlockBuilder()
+a, b = relax.Var("a", R.Tensor((4, 4), "float32")), relax.Var("b", R.Tensor((4, 4), "float32"))
+with bf.function("main", [a, b]):
+    with bf.dataflow():
+        out = bf.emit_output(relax.op.matmul(a, b))
+    bf.emit_func_output(out)
+mod = relax.transform.FuseOpsByPattern(patterns("relaxops_cg"), annotate_codegen=True)(bf.get())
+tvm_extend.unload_extension("relaxops")
+relax.transform.RunCodegen()(mod)
+""",
+    ),
+]
+if tvm_release() >= (0, 27):
+    CASES += RELAX_CASES

@@ -158,9 +158,14 @@ def test_generated_header_matches_tvm_reflection(tmp_path):
         text=True,
         check=True,
     )
-    header = (tmp_path / "tvm_extend" / "ir" / "tir.h").read_text()
+    views = tmp_path / "tvm_extend" / "ir"
+    header = (views / "tir.h").read_text()
     assert out.stdout.strip().endswith("tir.h")
     assert f"apache-tvm {tvm.__version__}" in header
+    assert "#include <tvm_extend/ir/ir.h>" in header
+    # The shared ir.* types (Call, Var, IRModule, ...) are in ir.h, which tir.h includes and
+    # whose classes it names (tests/python/test_relax_views.py checks the split).
+    header += (views / "ir.h").read_text()
     # Every expression and statement type TVM registers has a view, with TVM's field names.
     for key, fields in {
         "prim.Add": ["a", "b"],

@@ -64,6 +64,18 @@ typedef enum {
    *        takes no argument and returns {"value": the attribute's value} (tvm_extend/op/op.h).
    */
   kTVMExtendOpOverride = 6,
+  /*!
+   * \brief A Relax op. Its created function takes no argument and returns the op's spec
+   *        (tvm_extend/op/relax_op.h): arguments, type inference, purity, legalization and
+   *        packed-call lowering; the loader registers the op, not the function.
+   */
+  kTVMExtendRelaxOp = 8,
+  /*!
+   * \brief A BYOC codegen with its pattern table; the registration's name is the claimed
+   *        global "relax.ext.<codegen>" (outside the extension's prefix). Its created function
+   *        takes no argument and returns the codegen's spec (tvm_extend/backend/codegen.h).
+   */
+  kTVMExtendCodegen = 9,
 } TVMExtendRegistrationKind;
 
 /*! \brief The value type of a pass config option (kTVMExtendPassConfig), in its opt_level. */

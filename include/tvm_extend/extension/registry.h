@@ -17,6 +17,7 @@
 #include <tvm_extend/extension/errors.h>
 #include <tvm_extend/extension/load_hooks.h>
 #include <tvm_extend/transform/prim_func_pass.h>
+#include <tvm_extend/transform/relax_pass.h>
 
 #include <exception>
 #include <functional>
@@ -197,12 +198,108 @@ inline const TVMExtendExtensionInfo* MakeExtensionInfo(const char* name, const c
       []() -> ::tvm::ffi::Function { return ::tvm::ffi::Function::FromTyped(__VA_ARGS__, name); })
 
 /*!
+ * \brief Collect a Relax function pass. The global function `name` takes no argument and returns
+ *        a new `tvm.relax.transform.FunctionPass` named `name`, whose body is
+ *        `fn(Function, IRModule, PassContext) -> Function` on tvm::ffi::ObjectRef values
+ *        (tvm_extend/transform/relax_pass.h). Like every pass registration, it is a pass factory
+ *        to the loader (kTVMExtendPrimFuncPass): listed in `Extension.passes`.
+ */
+#define TVM_EXTEND_REGISTER_RELAX_FUNCTION_PASS(name, fn, opt_level)                              \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)(   \
+      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__, []() -> ::tvm::ffi::Function { \
+        return ::tvm::ffi::Function::FromTyped(                                                   \
+            []() { return ::tvm_extend::transform::MakeRelaxFunctionPass(name, fn, opt_level); }, \
+            name);                                                                                \
+      })
+
+/*!
+ * \brief Collect a dataflow-block pass: `name` returns a new
+ *        `tvm.relax.transform.DataflowBlockPass` whose body is
+ *        `fn(DataflowBlock, IRModule, PassContext) -> DataflowBlock`.
+ */
+#define TVM_EXTEND_REGISTER_DATAFLOW_BLOCK_PASS(name, fn, opt_level)                              \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)(   \
+      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__, []() -> ::tvm::ffi::Function { \
+        return ::tvm::ffi::Function::FromTyped(                                                   \
+            []() { return ::tvm_extend::transform::MakeDataflowBlockPass(name, fn, opt_level); }, \
+            name);                                                                                \
+      })
+
+/*!
+ * \brief Collect a module pass: `name` returns a new `tvm.transform.ModulePass` whose body is
+ *        `fn(IRModule, PassContext) -> IRModule`.
+ */
+#define TVM_EXTEND_REGISTER_MODULE_PASS(name, fn, opt_level)                                      \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)(   \
+      name, kTVMExtendPrimFuncPass, opt_level, __FILE__, __LINE__, []() -> ::tvm::ffi::Function { \
+        return ::tvm::ffi::Function::FromTyped(                                                   \
+            []() { return ::tvm_extend::transform::MakeModulePass(name, fn, opt_level); }, name); \
+      })
+
+/*!
+ * \brief Collect a pass of any kind that takes options: the global function `name` is `fn`, a
+ *        typed function of the options that returns a pass (MakeRelaxFunctionPass,
+ *        MakeDataflowBlockPass, MakeModulePass or MakePrimFuncPass). Listed as a pass.
+ */
+#define TVM_EXTEND_REGISTER_PASS_FACTORY(name, ...) \
+  TVM_EXTEND_REGISTER_PRIM_FUNC_PASS_FACTORY(name, __VA_ARGS__)
+
+/*!
+ * \brief Contribute the pass `pass_name` (a string literal: a pass this extension registers) to
+ *        one of TVM's own pipelines: `ir` "relax" or "tir", `pipeline` "default" (what a plain
+ *        `tvm.compile` runs) or another of TVM's, `where` "before", "after" or "replace",
+ *        `anchor` the name of a pass of that pipeline ("LegalizeOps", "tirx.FlattenBuffer").
+ *        Loading the extension (`import tvm` loads installed ones) contributes it through
+ *        tvm_extend.pipeline.contribute, owned by the extension; an anchor the pipeline lacks
+ *        refuses the load with a PipelineError listing the pipeline's passes; unloading the
+ *        extension withdraws it. One contribution per pass (a function named
+ *        "<pass_name>.pipeline_contribution" describes it).
+ */
+#define TVM_EXTEND_CONTRIBUTE_PASS(pass_name, ir, pipeline, where, anchor)                      \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      pass_name ".pipeline_contribution", kTVMExtendFunction, 0, __FILE__, __LINE__,            \
+      []() -> ::tvm::ffi::Function {                                                            \
+        ::tvm::ffi::Map<::tvm::ffi::String, ::tvm::ffi::String> spec{{"pass", pass_name},       \
+                                                                     {"ir", ir},                \
+                                                                     {"pipeline", pipeline},    \
+                                                                     {"where", where},          \
+                                                                     {"anchor", anchor}};       \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
+/*!
  * \brief Collect a TIR op: `factory()` returns a tvm_extend::op::OpSpec (include
  *        <tvm_extend/op/op.h>). The loader registers it with TVM after its checks.
  */
 #define TVM_EXTEND_REGISTER_OP(name, ...)                                                       \
   static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
       name, kTVMExtendOp, 0, __FILE__, __LINE__, []() -> ::tvm::ffi::Function {                 \
+        auto spec = (__VA_ARGS__)().ToMap();                                                    \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
+/*!
+ * \brief Collect a Relax op: `factory()` returns a tvm_extend::op::RelaxOpSpec (include
+ *        <tvm_extend/op/relax_op.h>). The loader registers it with TVM after its checks.
+ */
+#define TVM_EXTEND_REGISTER_RELAX_OP(name, ...)                                                 \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      name, kTVMExtendRelaxOp, 0, __FILE__, __LINE__, []() -> ::tvm::ffi::Function {            \
+        auto spec = (__VA_ARGS__)().ToMap();                                                    \
+        return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
+      })
+
+/*!
+ * \brief Collect a BYOC codegen: `factory()` returns a tvm_extend::backend::CodegenSpec
+ *        (include <tvm_extend/backend/codegen.h>). `codegen_name` (a string literal) is the
+ *        name `FuseOpsByPattern` annotates functions with; the extension claims the global
+ *        "relax.ext.<codegen_name>", which RunCodegen calls, and the patterns
+ *        "<codegen_name>.*" of TVM's pattern table.
+ */
+#define TVM_EXTEND_REGISTER_CODEGEN(codegen_name, ...)                                          \
+  static ::tvm_extend::detail::Registrar TVM_EXTEND_CONCAT(tvm_extend_registrar_, __COUNTER__)( \
+      "relax.ext." codegen_name, kTVMExtendCodegen, 0, __FILE__, __LINE__,                      \
+      []() -> ::tvm::ffi::Function {                                                            \
         auto spec = (__VA_ARGS__)().ToMap();                                                    \
         return ::tvm::ffi::Function::FromTyped([spec]() { return spec; });                      \
       })

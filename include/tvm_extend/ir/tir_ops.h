@@ -103,5 +103,29 @@ inline Expr if_then_else(const Expr& cond, const Expr& t, const Expr& f) {
 }
 
 }  // namespace tir
+
+// The expression views (Expr, Var, IntImm, ...) are the shared `ir.*` ones (tvm_extend::ir): these
+// declarations let argument-dependent lookup find the operators for them, as it did when they
+// lived in tvm_extend::tir, so `e + 1` needs no using-directive.
+namespace ir {
+using tir::operator+;
+using tir::operator-;
+using tir::operator*;
+using tir::operator/;
+using tir::operator%;
+using tir::operator<;
+using tir::operator<=;
+using tir::operator>;
+using tir::operator>=;
+using tir::operator==;
+using tir::operator!=;
+using tir::operator&&;
+using tir::operator||;
+using tir::floordiv;
+using tir::floormod;
+using tir::if_then_else;
+using tir::max;
+using tir::min;
+}  // namespace ir
 }  // namespace tvm_extend
 #endif  // TVM_EXTEND_IR_TIR_OPS_H_
