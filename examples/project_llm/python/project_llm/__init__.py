@@ -74,18 +74,21 @@ def patterns() -> list[tuple]:
 
 def offload() -> tvm.transform.Pass:
     """The passes that send the matched matmuls to ``relax.ext.project_llm``: FuseOpsByPattern
-    with project_llm's patterns (annotated for the codegen), then RunCodegen."""
+    with project_llm's patterns (annotated for the codegen), then RunCodegen. Every Relax
+    function of the module stays an entry of RunCodegen, whose dead-code elimination would
+    otherwise drop the functions without a global symbol (a private ``main``) from every
+    ``tvm.compile`` once project_llm joined the default pipeline."""
     from tvm.relax.backend.pattern_registry import get_patterns_with_prefix
 
-    return tvm.transform.Sequential(
-        [
-            relax.transform.FuseOpsByPattern(
-                get_patterns_with_prefix("project_llm"), bind_constants=False, annotate_codegen=True
-            ),
-            relax.transform.RunCodegen(),
-        ],
-        name="project_llm.transform.Offload",
-    )
+    @tvm.transform.module_pass(opt_level=0, name="project_llm.transform.Offload")
+    def _offload(mod, _ctx):
+        entries = [gv.name_hint for gv, f in mod.functions.items() if isinstance(f, relax.Function)]
+        mod = relax.transform.FuseOpsByPattern(
+            get_patterns_with_prefix("project_llm"), bind_constants=False, annotate_codegen=True
+        )(mod)
+        return relax.transform.RunCodegen(entry_functions=entries)(mod)
+
+    return _offload
 
 
 # --- registration -------------------------------------------------------------------------------
