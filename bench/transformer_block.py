@@ -4,10 +4,12 @@ without project_llm, against its numpy reference (OpenBLAS matmuls), on 1 and 2 
 Each run is a fresh process whose thread count is fixed at start (TVM_NUM_THREADS,
 OPENBLAS_NUM_THREADS, OMP_NUM_THREADS), as bench/matmul.py does. numpy and project_llm share
 one process, their calls alternating, so that a busy moment of a shared machine falls on both;
-"tvm_default" runs alone with TVM_EXTEND_NO_AUTOLOAD=1 and without importing project_llm, so no
-extension touches the pipeline. Each figure is the best of `reps` calls after a warm-up call,
-over `--rounds` processes; the outputs are checked against numpy (max relative error). GFLOP/s
-counts the block's matmuls only (examples/project_llm/transformer_block.py: flops()).
+project_llm is installed, so `import tvm` puts its passes into TVM's default Relax pipeline;
+"tvm_default" runs alone with TVM_EXTEND_NO_AUTOLOAD=1, so no extension touches the pipeline.
+Each figure is the best of `reps` calls after a warm-up call, over `--rounds` processes; the
+outputs are checked against numpy (max relative error). GFLOP/s counts the block's matmuls only
+(examples/project_llm/transformer_block.py: flops()). The load average is printed with the
+figures: on a shared machine the 2-thread figures depend on it.
 
     .venv/bin/python bench/transformer_block.py [--quick] [--json out.json]
 """
@@ -41,8 +43,9 @@ CHILD = textwrap.dedent(
             continue
         import tvm
         from tvm import relax
-        if kind == "project_llm":
-            import project_llm  # joins TVM's default Relax pipeline
+        if kind == "project_llm":  # installed: `import tvm` loaded it into the default pipeline
+            import tvm_extend
+            assert "project_llm" in tvm_extend.pipeline.contributors(ir="relax")
         target = tvm.target.Target.from_device(tvm.cpu())
         has = tvm.get_global_func("target.llvm_cpu_has_feature")
         features = "AVX-512" if has("avx512f", target) else "AVX2" if has("avx2", target) else "SSE"
@@ -97,6 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     reps = 10 if args.quick else 50
     rows = []
+    load_before = os.getloadavg()
     print(
         f"{'configuration':<14} {'threads':>7} {'ms/iter':>9} {'GFLOP/s':>8} "
         f"{'vs numpy':>8} {'max rel err':>11}"
@@ -122,8 +126,14 @@ def main() -> None:
             )
     features = next(r["features"] for r in rows if r["features"])
     print(f"CPU features the kernels were tiled for: {features}")
+    load = [round(v, 2) for v in (*load_before, *os.getloadavg())]
+    print(
+        f"load average (1, 5, 15 min) before: {load[:3]}, after: {load[3:]}; {os.cpu_count()} CPUs"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"features": features, "rows": rows}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({"features": features, "load": load, "rows": rows}, indent=1)
+        )
 
 
 if __name__ == "__main__":

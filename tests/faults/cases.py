@@ -933,3 +933,82 @@ relax.transform.RunCodegen()(mod)
 ]
 if tvm_release() >= (0, 27):
     CASES += RELAX_CASES
+
+# examples/project_llm (installed: `import tvm` loads it) given bad input.
+LLM_START = """\
+import tvm, tvm_ffi
+from tvm import relax
+from tvm.script import relax as R, tirx as T
+from tvm_extend.relax_op import op, patterns
+bf = relax.BlockBuilder()
+x = relax.Var("x", R.Tensor((16, 32), "float32"))
+w = relax.Var("w", R.Tensor((24, 32), "float32"))
+with bf.function("main", [x, w]):
+    with bf.dataflow():
+        out = bf.emit_output(relax.op.matmul(x, relax.op.permute_dims(w)))
+    bf.emit_func_output(out)
+mod = relax.transform.FuseOpsByPattern(patterns("project_llm"), annotate_codegen=True)(bf.get())
+[outlined] = [f for _, f in mod.functions.items() if f.attrs and "Codegen" in f.attrs]
+codegen = tvm.get_global_func("relax.ext.project_llm")
+"""
+LLM_CASES: list[Case] = [
+    Case(
+        "call",
+        "llm-codegen-unknown-composite",
+        r"ValueError: codegen relax\.ext\.project_llm of extension 'project_llm' .*failed for "
+        r"function 'fused_relax_permute_dims_relax_matmul_project_llm': .*unknown composite "
+        r"'project_llm\.conv'",
+        snippet=LLM_START
+        + """\
+inner = outlined.body.blocks[0].bindings[0]
+blocks = [relax.BindingBlock([
+    relax.VarBinding(inner.var, inner.value.with_attr("Composite", "project_llm.conv")),
+    *outlined.body.blocks[0].bindings[1:]])]
+bad = relax.Function(outlined.params, relax.SeqExpr(blocks, outlined.body.body),
+                     outlined.ret_ty, outlined.is_pure, outlined.attrs)
+with tvm.target.Target("llvm"):
+    codegen([bad], {}, {})
+""",
+    ),
+    Case(
+        "call",
+        "llm-codegen-without-target",
+        r"ValueError: codegen relax\.ext\.project_llm .*failed for function "
+        r"'fused_relax_permute_dims_relax_matmul_project_llm': .*no current target",
+        snippet=LLM_START + "codegen([outlined], {}, {})",
+    ),
+    Case(
+        "call",
+        "llm-codegen-given-a-float16-function",
+        r"ValueError: codegen relax\.ext\.project_llm .*failed for function 'half': .*"
+        r"parameter 0 is float16, not float32",
+        snippet=LLM_START
+        + """\
+p = [relax.Var(v.name, R.Tensor(v.ty.shape, "float16")) for v in outlined.params]
+half = relax.Function(p, relax.SeqExpr([], p[0]), p[0].ty).with_attr("global_symbol", "half")
+with tvm.target.Target("llvm"):
+    codegen([half], {}, {})
+""",
+    ),
+    Case(
+        "call",
+        "llm-add-rms-norm-wrong-weight",
+        r"TypeError: type inference of Relax op project_llm\.add_rms_norm failed for "
+        r"T\.project_llm\.add_rms_norm\(x, x, w, .*weight must have x's dtype",
+        snippet=LLM_START
+        + """\
+bb = relax.BlockBuilder()
+w = relax.Var("w", R.Tensor((32,), "float16"))
+with bb.function("f", [x, w]):
+    bb.emit(op("project_llm.add_rms_norm")(x, x, w, T.float32(1e-5), T.bool(True)))
+""",
+    ),
+    Case(
+        "call",
+        "llm-clean-up-attrs-not-a-list",
+        r"TypeError: .*project_llm\.transform\.CleanUpTIRAttrs.*",
+        snippet="import tvm\ntvm.get_global_func('project_llm.transform.CleanUpTIRAttrs')(42)",
+    ),
+]
+if tvm_release() >= (0, 27) and importlib.util.find_spec("project_llm") is not None:
+    CASES += LLM_CASES
