@@ -1,8 +1,8 @@
 """Writes include/tvm_extend/ir/renames.h from python/tvm_extend/schemas/renames.json.
 
 The table (made by `python -m tvm_extend.schemas renames` from the shipped snapshots) lists the
-type keys and global functions that TVM renamed between the supported releases; views and global
-function handles bind to whichever name the running TVM has. `--check` fails when the header is out of date (the tests run it).
+type keys, global functions and op names that TVM renamed between the supported releases; views,
+global function handles and op handles bind to whichever name the running TVM has. `--check` fails when the header is out of date (the tests run it).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def render(table: dict) -> str:
         "#define TVM_EXTEND_IR_RENAMES_H_",
         "",
         "#include <algorithm>",
+        "#include <cstddef>",
         "#include <string_view>",
         "#include <vector>",
         "",
@@ -47,10 +48,19 @@ def render(table: dict) -> str:
     lines += [
         "};",
         "",
-        "/*! \\brief `key`, then the names TVM gave the same type or function in other releases. */",
-        "inline std::vector<std::string_view> NamesOf(std::string_view key) {",
+        "/*! \\brief Op names TVM gave the same op in other releases: {name, other name}. */",
+        "inline constexpr const char* kKnownOpRenames[][2] = {",
+    ]
+    for new, olds in table.get("ops", {}).items():
+        lines += [f'    {{"{new}", "{old}"}},' for old in olds]
+    lines += [
+        "};",
+        "",
+        "/*! \\brief `key`, then the other names `table` pairs with it. */",
+        "template <size_t N>",
+        "std::vector<std::string_view> NamesIn(const char* const (&table)[N][2], std::string_view key) {",
         "  std::vector<std::string_view> out{key};",
-        "  for (const auto& pair : kKnownRenames) {",
+        "  for (const auto& pair : table) {",
         "    for (int side = 0; side < 2; ++side) {",
         "      if (key == pair[side] && std::find(out.begin(), out.end(), pair[1 - side]) == out.end()) {",
         "        out.emplace_back(pair[1 - side]);",
@@ -58,6 +68,16 @@ def render(table: dict) -> str:
         "    }",
         "  }",
         "  return out;",
+        "}",
+        "",
+        "/*! \\brief `key`, then the names TVM gave the same type or function in other releases. */",
+        "inline std::vector<std::string_view> NamesOf(std::string_view key) {",
+        "  return NamesIn(kKnownRenames, key);",
+        "}",
+        "",
+        "/*! \\brief `op`, then the names TVM gave the same op in other releases. */",
+        "inline std::vector<std::string_view> OpNamesOf(std::string_view op) {",
+        "  return NamesIn(kKnownOpRenames, op);",
         "}",
         "",
         "}  // namespace ir",

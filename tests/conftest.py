@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("TVM_EXTEND_BUILD_DIR") or ROOT / "build" / "tests")
 
 
+def release_constraints() -> Path:
+    """The pip constraints of the running TVM release (as scripts/release.sh picks them):
+    constraints.txt for the pinned release, constraints/tvm-<release>.txt for another."""
+    import tvm
+
+    pinned = ROOT / "constraints.txt"
+    if f"apache-tvm=={tvm.__version__}\n" in pinned.read_text():
+        return pinned
+    return ROOT / "constraints" / f"tvm-{tvm.__version__}.txt"
+
+
 def site_packages() -> Path:
     """The site-packages folder holding the installed tvm_extend (found without importing it):
     what CMAKE_PREFIX_PATH names for find_package(tvm_extend), the documented way."""
@@ -164,12 +175,64 @@ def pass_recorder(names: list):
     return Record
 
 
+# --- names per TVM release ---------------------------------------------------------------------
+# The tests are written with TVM 0.27's names; these helpers give the running release's. Type keys,
+# global functions and op names come from the kit's rename table (python/tvm_extend/schemas/
+# renames.json, derived from the release snapshots), Python names from PYTHON_NAMES, the one
+# place that knows how TVM's Python modules moved (the table has no Python names).
+
+# TVM 0.27's Python name -> the names earlier supported releases give the same thing.
+PYTHON_NAMES = {
+    "tvm.sym": ["tvm.arith"],
+    "tvm.ir.prim.expr_deep_equal": ["tvm.tirx.analysis.expr_deep_equal"],
+}
+
+
 def tvm_key(key: str) -> str:
     """A type key as TVM 0.27 names it, as the running TVM names it (0.26: tirx.Add for
     prim.Add), through the kit's rename table; for expectations that name types."""
     from tvm_extend import ir_views
 
     return ir_views.present(key) or key
+
+
+def tvm_op(name: str) -> str:
+    """An op name as TVM 0.27 names it, as the running TVM names it (0.26: tirx.likely for
+    prim.likely), through the kit's rename table."""
+    import tvm
+
+    from tvm_extend import schemas
+
+    ops = schemas.load_renames().get("ops", {})
+    names = [name, *ops.get(name, []), *(new for new, olds in ops.items() if name in olds)]
+    running = set(tvm.get_global_func("ir.ListOpNames")())
+    return next((n for n in names if n in running), name)
+
+
+def tvm_attr(path: str):
+    """The object TVM 0.27 calls `path` ("tvm.sym.Analyzer"), in the running TVM: the first of
+    its names (PYTHON_NAMES, longest prefix) that resolves."""
+    import importlib
+
+    prefix = max((p for p in PYTHON_NAMES if path == p or path.startswith(p + ".")), key=len,
+                 default=None)  # fmt: skip
+    spellings = [path]
+    if prefix is not None:
+        spellings += [other + path[len(prefix) :] for other in PYTHON_NAMES[prefix]]
+    for spelling in spellings:
+        parts = spelling.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            try:
+                for part in parts[cut:]:
+                    obj = getattr(obj, part)
+            except AttributeError:
+                break
+            return obj
+    raise AttributeError(f"the running TVM has no {' or '.join(spellings)}")
 
 
 def tvm_release() -> tuple[int, int]:

@@ -34,6 +34,9 @@ NAMESPACES = (
 OWN_GLOBAL_PREFIXES = ("tvm_extend.",)
 SNAPSHOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemas")
 RENAMES_FILE = os.path.join(SNAPSHOT_DIR, "renames.json")
+# The sections of the rename table: IR type keys, global functions, concepts (the same thing in
+# another namespace, changed otherwise) and op names.
+RENAME_KINDS = ("types", "globals", "concepts", "ops")
 
 
 # --- snapshots ---------------------------------------------------------------------------------
@@ -173,7 +176,9 @@ def derive_renames(old: dict, new: dict) -> dict:
     parent and fields (names, schemas, sizes) are identical once type keys are mapped through the
     renames found (a fixpoint: s_tir.SBlockRealize's field is an s_tir.SBlock); likewise global
     functions whose schemas are identical modulo the type renames (or absent on both sides).
-    Returns {"types": {new: [old]}, "globals": {new: [old]}}."""
+    Ops (which have no schema in a snapshot) count as renamed when only their namespace changed,
+    one op on each side (tirx.likely -> prim.likely).
+    Returns {"types": {new: [old]}, "globals": {new: [old]}, "concepts": ..., "ops": ...}."""
     otypes, ntypes = old["types"], new["types"]
     gone = {k for k in otypes if k not in ntypes}
     added = sorted(k for k in ntypes if k not in otypes)
@@ -249,14 +254,31 @@ def derive_renames(old: dict, new: dict) -> dict:
         olds = gone_g.get(_rest(g), [])
         if len(olds) == 1 and (g in concepts or _rest(g) in {_rest(k) for k in concepts}):
             concepts[g] = olds
-    return {"types": types, "globals": globals_, "concepts": dict(sorted(concepts.items()))}
+    oops, nops = set(old.get("ops", [])), set(new.get("ops", []))
+    gone_ops: dict[str, list[str]] = {}
+    for o in sorted(oops - nops):
+        gone_ops.setdefault(_rest(o), []).append(o)
+    added_ops: dict[str, list[str]] = {}
+    for n in sorted(nops - oops):
+        added_ops.setdefault(_rest(n), []).append(n)
+    ops = {
+        ns[0]: gone_ops[rest]
+        for rest, ns in added_ops.items()
+        if len(ns) == 1 and len(gone_ops.get(rest, [])) == 1
+    }
+    return {
+        "types": types,
+        "globals": globals_,
+        "concepts": dict(sorted(concepts.items())),
+        "ops": dict(sorted(ops.items())),
+    }
 
 
 def merge_renames(*tables: dict) -> dict:
     """One table from several (oldest pair first): a name's older names across releases."""
-    out: dict[str, dict[str, list[str]]] = {"types": {}, "globals": {}, "concepts": {}}
+    out: dict[str, dict[str, list[str]]] = {kind: {} for kind in RENAME_KINDS}
     for table in tables:
-        for kind in ("types", "globals", "concepts"):
+        for kind in RENAME_KINDS:
             for new, olds in table.get(kind, {}).items():
                 chain = list(out[kind].get(new, []))  # newest first: the order to try them
                 for o in olds:
@@ -267,7 +289,7 @@ def merge_renames(*tables: dict) -> dict:
 
 def load_renames() -> dict:
     if not os.path.exists(RENAMES_FILE):
-        return {"types": {}, "globals": {}}
+        return {kind: {} for kind in RENAME_KINDS}
     return read_json(RENAMES_FILE)
 
 

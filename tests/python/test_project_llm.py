@@ -213,6 +213,26 @@ def test_offload_makes_one_external_module_per_kernel(llm):
     assert [gv.name_hint for gv in mod.get_global_vars()] == ["forward"]
 
 
+def test_a_private_function_without_matmuls_compiles_as_without_project_llm(llm):
+    """In TVM's default pipeline, project_llm keeps every Relax function of a module: a private
+    `main` too (which RunCodegen's dead-code elimination drops unless it is an entry), so a test
+    that compiles one runs the same after project_llm was imported."""
+
+    @R.function(private=True)
+    def main(x: R.Tensor((8,), "float32")):
+        with R.dataflow():
+            y = R.add(x, x)
+            R.output(y)
+        return y
+
+    mod = tvm.IRModule({"main": main})
+    with TARGET:
+        assert [gv.name_hint for gv in llm.offload()(mod).get_global_vars()] == ["main"]
+    vm = relax.VirtualMachine(tvm.compile(mod, target=TARGET), tvm.cpu())
+    x = np.arange(8, dtype="float32")
+    np.testing.assert_array_equal(vm["main"](tvm.runtime.tensor(x)).numpy(), 2 * x)
+
+
 def test_dense_on_two_dimensional_input_and_what_is_not_matched():
     @I.ir_module
     class Module:

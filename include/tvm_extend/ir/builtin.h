@@ -1,7 +1,7 @@
 /*!
  * \file tvm_extend/ir/builtin.h
  * \brief Handles to TVM's builtin ops (`if_then_else`, `likely`, `reinterpret`, ...), found by
- *        name through TVM's `ir.GetOp` under whichever namespace the running TVM uses, a cheap
+ *        name through TVM's `ir.GetOp` under whichever name the running TVM uses, a cheap
  *        test `IsOp(expr, builtin::likely())`, and a maker for calls to them.
  *
  * \code
@@ -17,12 +17,15 @@
 
 #include <tvm/ffi/string.h>
 #include <tvm_extend/ir/global_function.h>
+#include <tvm_extend/ir/renames.h>
 #include <tvm_extend/ir/tir.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <initializer_list>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tvm_extend {
@@ -34,26 +37,35 @@ inline ::tvm_extend::ir::GlobalFunction<Op(tvm::ffi::String)> get_op{"ir.GetOp"}
 }  // namespace builtin_detail
 
 /*!
- * \brief The op that TVM registers under the first of `names` it has (one name per release
- *        spelling, e.g. "prim.likely" in 0.27, "tirx.likely" in 0.26), or an error naming them.
+ * \brief The op that TVM registers under the first of `names` it has, each name also tried under
+ *        the names other supported releases give the same op (ir/renames.h: "prim.likely" in
+ *        0.27 is "tirx.likely" in 0.26), or an error naming every name tried.
  */
 inline Op GetOp(const char* const* names, size_t count) {
-  std::string tried;
+  std::vector<std::string_view> tried;
   for (size_t i = 0; i < count; ++i) {
-    try {
-      return builtin_detail::get_op(tvm::ffi::String(names[i]));
-    } catch (const tvm::ffi::Error&) {
-      tried += (tried.empty() ? "`" : ", `") + std::string(names[i]) + "`";
+    for (std::string_view name : ::tvm_extend::ir::OpNamesOf(names[i])) {
+      if (std::find(tried.begin(), tried.end(), name) != tried.end()) continue;
+      tried.push_back(name);
+      try {
+        return builtin_detail::get_op(tvm::ffi::String(std::string(name)));
+      } catch (const tvm::ffi::Error&) {
+        // not under this name: try the next
+      }
     }
   }
-  TVM_FFI_THROW(ValueError) << "tvm-extend: the running TVM has no op " << tried;
+  std::string list;
+  for (std::string_view name : tried) {
+    list += (list.empty() ? "`" : ", `") + std::string(name) + "`";
+  }
+  TVM_FFI_THROW(ValueError) << "tvm-extend: the running TVM has no op " << list;
 }
 inline Op GetOp(std::initializer_list<const char*> names) {
   return GetOp(names.begin(), names.size());
 }
 inline Op GetOp(const std::string& name) { return GetOp({name.c_str()}); }
 
-/*! \brief A lazily looked-up op: `static OpHandle h{"prim.likely", "tirx.likely"};`. */
+/*! \brief A lazily looked-up op: `static OpHandle h{"prim.likely"};` (GetOp's names). */
 class OpHandle {
  public:
   OpHandle(std::initializer_list<const char*> names) : names_(names) {}
@@ -91,32 +103,27 @@ inline Call MakeCall(DLDataType dtype, const Op& op, const std::vector<Expr>& ar
 }
 
 /*!
- * \brief TVM's builtin ops. Each name list is tried in order: 0.27's spelling, then 0.25/0.26's
- *        (`tirx.*`; `if_then_else`, `likely` and `vscale` moved to `prim.*` in 0.27), then the
- *        older `tir.*`.
+ * \brief TVM's builtin ops, named as TVM 0.27 names them; GetOp finds each under the running
+ *        release's name (0.26: `tirx.if_then_else`, `tirx.likely`, `tirx.vscale`).
  */
 namespace builtin {
-#define TVM_EXTEND_BUILTIN(fn, ...)            \
-  inline const Op& fn() {                      \
-    static const OpHandle handle{__VA_ARGS__}; \
-    return handle.get();                       \
+#define TVM_EXTEND_BUILTIN(fn, name)    \
+  inline const Op& fn() {               \
+    static const OpHandle handle{name}; \
+    return handle.get();                \
   }
-#define TVM_EXTEND_PRIM_BUILTIN(fn) TVM_EXTEND_BUILTIN(fn, "prim." #fn, "tirx." #fn, "tir." #fn)
-#define TVM_EXTEND_TIRX_BUILTIN(fn) TVM_EXTEND_BUILTIN(fn, "tirx." #fn, "tir." #fn)
-TVM_EXTEND_PRIM_BUILTIN(if_then_else)
-TVM_EXTEND_PRIM_BUILTIN(likely)
-TVM_EXTEND_PRIM_BUILTIN(vscale)
-TVM_EXTEND_TIRX_BUILTIN(reinterpret)
-TVM_EXTEND_TIRX_BUILTIN(call_extern)
-TVM_EXTEND_TIRX_BUILTIN(call_pure_extern)
-TVM_EXTEND_TIRX_BUILTIN(address_of)
-TVM_EXTEND_TIRX_BUILTIN(assume)
-TVM_EXTEND_TIRX_BUILTIN(undef)
-TVM_EXTEND_TIRX_BUILTIN(popcount)
-TVM_EXTEND_TIRX_BUILTIN(isnan)
-TVM_EXTEND_TIRX_BUILTIN(fma)
-#undef TVM_EXTEND_TIRX_BUILTIN
-#undef TVM_EXTEND_PRIM_BUILTIN
+TVM_EXTEND_BUILTIN(if_then_else, "prim.if_then_else")
+TVM_EXTEND_BUILTIN(likely, "prim.likely")
+TVM_EXTEND_BUILTIN(vscale, "prim.vscale")
+TVM_EXTEND_BUILTIN(reinterpret, "tirx.reinterpret")
+TVM_EXTEND_BUILTIN(call_extern, "tirx.call_extern")
+TVM_EXTEND_BUILTIN(call_pure_extern, "tirx.call_pure_extern")
+TVM_EXTEND_BUILTIN(address_of, "tirx.address_of")
+TVM_EXTEND_BUILTIN(assume, "tirx.assume")
+TVM_EXTEND_BUILTIN(undef, "tirx.undef")
+TVM_EXTEND_BUILTIN(popcount, "tirx.popcount")
+TVM_EXTEND_BUILTIN(isnan, "tirx.isnan")
+TVM_EXTEND_BUILTIN(fma, "tirx.fma")
 #undef TVM_EXTEND_BUILTIN
 }  // namespace builtin
 

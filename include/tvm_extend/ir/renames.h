@@ -4,6 +4,7 @@
 #define TVM_EXTEND_IR_RENAMES_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <string_view>
 #include <vector>
 
@@ -156,10 +157,21 @@ inline constexpr const char* kKnownRenames[][2] = {
     {"s_tir.SBlockRealize", "tirx.SBlockRealize"},
 };
 
-/*! \brief `key`, then the names TVM gave the same type or function in other releases. */
-inline std::vector<std::string_view> NamesOf(std::string_view key) {
+/*! \brief Op names TVM gave the same op in other releases: {name, other name}. */
+inline constexpr const char* kKnownOpRenames[][2] = {
+    {"prim.ceil", "tirx.ceil"},
+    {"prim.clz", "tirx.clz"},
+    {"prim.if_then_else", "tirx.if_then_else"},
+    {"prim.likely", "tirx.likely"},
+    {"prim.log2", "tirx.log2"},
+    {"prim.vscale", "tirx.vscale"},
+};
+
+/*! \brief `key`, then the other names `table` pairs with it. */
+template <size_t N>
+std::vector<std::string_view> NamesIn(const char* const (&table)[N][2], std::string_view key) {
   std::vector<std::string_view> out{key};
-  for (const auto& pair : kKnownRenames) {
+  for (const auto& pair : table) {
     for (int side = 0; side < 2; ++side) {
       if (key == pair[side] && std::find(out.begin(), out.end(), pair[1 - side]) == out.end()) {
         out.emplace_back(pair[1 - side]);
@@ -167,6 +179,16 @@ inline std::vector<std::string_view> NamesOf(std::string_view key) {
     }
   }
   return out;
+}
+
+/*! \brief `key`, then the names TVM gave the same type or function in other releases. */
+inline std::vector<std::string_view> NamesOf(std::string_view key) {
+  return NamesIn(kKnownRenames, key);
+}
+
+/*! \brief `op`, then the names TVM gave the same op in other releases. */
+inline std::vector<std::string_view> OpNamesOf(std::string_view op) {
+  return NamesIn(kKnownOpRenames, op);
 }
 
 }  // namespace ir

@@ -50,6 +50,16 @@ class Substituter : public StmtExprMutator {
     if (buffer.same_as(store.buffer())) return store;
     return store.with_buffer(buffer.Downcast<Var>());
   }
+#if TVM_EXTEND_IR_TVM_MINOR < 27
+  // Before 0.27 a load's buffer is a Var field, which the default walk skips (0.27's `source`
+  // is an Expr it walks).
+  Expr VisitExpr_(const TensorLoad& op) override {
+    TensorLoad load(VisitChildren(op));
+    Expr buffer = VisitExpr(load.buffer());
+    if (buffer.same_as(load.buffer())) return load;
+    return load.with_buffer(buffer.Downcast<Var>());
+  }
+#endif
 
  private:
   const VarMap& vmap_;
@@ -69,6 +79,12 @@ class VarUseFinder : public StmtExprVisitor {
     VisitExpr(op.buffer());
     StmtExprVisitor::VisitStmt_(op);
   }
+#if TVM_EXTEND_IR_TVM_MINOR < 27
+  void VisitExpr_(const TensorLoad& op) override {  // as in Substituter
+    VisitExpr(op.buffer());
+    StmtExprVisitor::VisitExpr_(op);
+  }
+#endif
   bool found = false;
 
  private:
