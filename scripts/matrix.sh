@@ -31,7 +31,7 @@ for release in "${RELEASES[@]}"; do
     "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
       -c "$ROOT/constraints/tvm-$release.txt" "$ROOT/examples/my_custom_pass" \
       "$ROOT/examples/tir_passes"
-    run=(bash -c 'cd "$0" && source scripts/release.sh && "$1" -m pytest -q "${@:2}"'
+    run=(bash -c 'ROOT=$0 && cd "$ROOT" && source scripts/release.sh && "$1" -m pytest -q "${@:2}"'
          "$ROOT" "$PY" "${QUICK_TESTS[@]}")
   else
     run=("$ROOT/scripts/test.sh")

@@ -172,6 +172,10 @@ def test_refused_on_another_release_with_every_problem(test_extensions):
     out = run_in(OTHER_PYTHON, code, test_extensions / "libuses_new_ir.so")
     assert out.returncode == 0, out.stderr
     text = out.stdout
+    other = run_in(OTHER_PYTHON, "import tvm; print(tvm.__version__)").stdout.split()[-1]
+    if tuple(int(p) for p in other.split(".")[:2]) >= (0, 27):  # the same IR: everything binds
+        assert text.startswith("LOADED"), text
+        return
     assert "2 problems" in text, text
     assert "no IR node type `prim.LShift`, so its field(s) a cannot bind" in text
     assert "no IR node type `ir.TensorLoad`, so its field(s) source cannot bind" in text
